@@ -1,0 +1,1 @@
+"""capnrpc_asyncio: the asyncio driver for capnrpc (not yet implemented)."""

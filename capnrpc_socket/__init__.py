@@ -1,0 +1,1 @@
+"""capnrpc_socket: the socket driver for capnrpc (not yet implemented)."""

@@ -1,0 +1,1 @@
+"""capnrpc_trio: the trio driver for capnrpc (not yet implemented)."""

@@ -1,0 +1,304 @@
+"""Two vats in memory: bootstrap, calls, pipelining, capabilities both ways, releases."""
+
+from __future__ import annotations
+
+from capnrpc_core.rpc import ExceptionType
+from capnrpc_core.rpc.messages import (
+    Bootstrap,
+    Call,
+    CapKind,
+    Finish,
+    Release,
+    Return,
+    ReturnKind,
+)
+from tests.rpc.harness import (
+    CALL_BACK,
+    ECHO,
+    FAIL,
+    GET_SELF,
+    HOLD,
+    IFACE,
+    MAKE_NEW,
+    RECORD,
+    Net,
+    TestServer,
+    as_struct,
+    params,
+    table_sizes,
+    tables_empty,
+    value_of,
+)
+
+
+def setup() -> tuple[Net, object, object, object]:
+    net = Net()
+    server = TestServer()
+    alice = net.node("alice")
+    bob = net.node("bob", server)
+    link = net.link(alice, bob)
+    return net, alice, bob, link
+
+
+def test_bootstrap_and_echo_then_everything_released() -> None:
+    net = Net()
+    server = TestServer()
+    alice = net.node("alice")
+    bob = net.node("bob", server)
+    link = net.link(alice, bob)
+    vat = alice.vat
+
+    cap = vat.bootstrap(link.ca)
+    call = vat.call(cap, IFACE, ECHO, params(42, text="hi"))
+    net.pump()
+
+    assert value_of(call) == 42
+    assert as_struct(call.results).get_text(1) == "hi"
+    # The call was pipelined on the bootstrap question: it went out before any Return.
+    kinds = link.kinds("alice->bob")
+    assert kinds[:2] == ["Bootstrap", "Call"]
+    first_call = link.messages("alice->bob")[1]
+    assert isinstance(first_call, Call)
+    assert first_call.target.promised_answer is not None
+
+    vat.release_call(call)
+    vat.release(cap)
+    net.pump()
+    assert tables_empty(link.ca), table_sizes(link.ca)
+    assert tables_empty(link.cb), table_sizes(link.cb)
+    # One Release with the aggregated count for the bootstrap import.
+    releases = [m for m in link.messages("alice->bob") if isinstance(m, Release)]
+    assert releases == [Release(0, 1)]
+
+
+def test_return_flags_match_the_cxx_reference() -> None:
+    net = Net()
+    alice = net.node("alice")
+    bob = net.node("bob", TestServer())
+    link = net.link(alice, bob)
+    cap = alice.vat.bootstrap(link.ca)
+    call = alice.vat.call(cap, IFACE, ECHO, params(1))
+    net.pump()
+    returns = [m for m in link.messages("bob->alice") if isinstance(m, Return)]
+    boot_return, call_return = returns
+    # Bootstrap: default releaseParamCaps, Finish needed (the cap must be released).
+    assert boot_return.release_param_caps is True and not boot_return.no_finish_needed
+    # A result without capabilities: no Finish needed, params never released by the caller.
+    assert call_return.release_param_caps is False and call_return.no_finish_needed
+    finishes = [m for m in link.messages("alice->bob") if isinstance(m, Finish)]
+    assert finishes == [
+        Finish(0, release_result_caps=False, require_early_cancellation_workaround=False)
+    ]
+    alice.vat.release_call(call)
+    alice.vat.release(cap)
+
+
+def test_pipelined_call_on_a_returned_capability() -> None:
+    net = Net()
+    server = TestServer()
+    alice = net.node("alice")
+    bob = net.node("bob", server)
+    link = net.link(alice, bob)
+    vat = alice.vat
+
+    cap = vat.bootstrap(link.ca)
+    first = vat.call(cap, IFACE, MAKE_NEW, params())
+    child = vat.pipeline(first, [0])
+    second = vat.call(child, IFACE, RECORD, params(7))
+    # Nothing has been delivered yet; both calls are already on the wire.
+    link.move()
+    sent = [m for m in link.messages("alice->bob") if isinstance(m, Call)]
+    assert len(sent) == 2
+    assert sent[1].target.promised_answer is not None
+    assert sent[1].target.promised_answer.transform == (0,)
+    net.pump()
+    assert value_of(second) == 7
+    for c in (first, second):
+        vat.release_call(c)
+    vat.release(child)
+    vat.release(cap)
+    net.pump()
+    assert tables_empty(link.ca), table_sizes(link.ca)
+    assert tables_empty(link.cb), table_sizes(link.cb)
+
+
+def test_exception_carries_type_and_reason() -> None:
+    net = Net()
+    alice = net.node("alice")
+    bob = net.node("bob", TestServer("bob-server"))
+    link = net.link(alice, bob)
+    cap = alice.vat.bootstrap(link.ca)
+    call = alice.vat.call(cap, IFACE, FAIL, params())
+    net.pump()
+    assert call.exception is not None
+    assert call.exception.type == ExceptionType.FAILED
+    assert "bob-server failed on purpose" in call.exception.reason
+    alice.vat.release_call(call)
+    alice.vat.release(cap)
+    net.pump()
+    assert tables_empty(link.ca) and tables_empty(link.cb)
+
+
+def test_capabilities_both_ways_and_callback_tail_call() -> None:
+    net = Net()
+    server = TestServer("bob")
+    alice = net.node("alice")
+    bob = net.node("bob", server)
+    link = net.link(alice, bob)
+    vat = alice.vat
+    mine = TestServer("alice-callback")
+    my_cap = vat.local_cap(mine)
+    mine.self_cap = my_cap
+
+    cap = vat.bootstrap(link.ca)
+    # Bob calls back into alice's object and returns that call's results (a tail call).
+    call = vat.call(cap, IFACE, CALL_BACK, params(10, vat.add_ref(my_cap)))
+    net.pump()
+    assert value_of(call) == 11
+    # Bob sent the callback with sendResultsTo.yourself, then takeFromOtherQuestion.
+    bob_msgs = link.messages("bob->alice")
+    tail = [m for m in bob_msgs if isinstance(m, Call)]
+    assert len(tail) == 1 and tail[0].send_results_to.name == "YOURSELF"
+    kinds = [m.kind for m in bob_msgs if isinstance(m, Return)]
+    assert ReturnKind.TAKE_FROM_OTHER_QUESTION in kinds
+    alice_returns = [m.kind for m in link.messages("alice->bob") if isinstance(m, Return)]
+    assert alice_returns == [ReturnKind.RESULTS_SENT_ELSEWHERE]
+
+    vat.release_call(call)
+    vat.release(cap)
+    vat.release(my_cap)
+    net.pump()
+    assert tables_empty(link.ca), table_sizes(link.ca)
+    assert tables_empty(link.cb), table_sizes(link.cb)
+
+
+def test_capability_passed_back_is_recognised_as_local() -> None:
+    net = Net()
+    alice = net.node("alice")
+    bob = net.node("bob", TestServer())
+    link = net.link(alice, bob)
+    vat = alice.vat
+    mine = TestServer("mine")
+    my_cap = vat.local_cap(mine)
+    cap = vat.bootstrap(link.ca)
+    call = vat.call(cap, IFACE, ECHO, params(5, vat.add_ref(my_cap)))
+    net.pump()
+    returned = as_struct(call.results).get_capability(0)
+    # Bob echoed our own capability: it comes back as receiverHosted and is our local object.
+    assert returned is my_cap
+    ret = [m for m in link.messages("bob->alice") if isinstance(m, Return)][-1]
+    assert ret.results is not None
+    assert [d.kind for d in ret.results.cap_table] == [CapKind.RECEIVER_HOSTED]
+    vat.release_call(call)
+    vat.release(cap)
+    vat.release(my_cap)
+    net.pump()
+    assert tables_empty(link.ca), table_sizes(link.ca)
+    assert tables_empty(link.cb), table_sizes(link.cb)
+
+
+def test_e_order_of_calls_through_a_pipelined_promise() -> None:
+    net = Net()
+    alice = net.node("alice")
+    bob = net.node("bob", TestServer())
+    link = net.link(alice, bob)
+    vat = alice.vat
+    cap = vat.bootstrap(link.ca)
+    first = vat.call(cap, IFACE, MAKE_NEW, params())
+    child = vat.pipeline(first, [0])
+    calls = [vat.call(child, IFACE, RECORD, params(i)) for i in range(5)]
+    net.pump()
+    calls += [vat.call(child, IFACE, RECORD, params(i)) for i in range(5, 10)]
+    net.pump()
+    assert [value_of(c) for c in calls] == list(range(10))
+    for c in [first, *calls]:
+        vat.release_call(c)
+    vat.release(child)
+    vat.release(cap)
+    net.pump()
+    assert tables_empty(link.ca) and tables_empty(link.cb)
+
+
+def test_cancel_before_return_sends_finish_and_peer_answers_canceled() -> None:
+    net = Net()
+    server = TestServer()
+    alice = net.node("alice")
+    bob = net.node("bob", server)
+    link = net.link(alice, bob)
+    vat = alice.vat
+    cap = vat.bootstrap(link.ca)
+    call = vat.call(cap, IFACE, HOLD, params())
+    net.pump()
+    assert len(server.held) == 1
+    vat.cancel(call)
+    net.pump()
+    finish = [m for m in link.messages("alice->bob") if isinstance(m, Finish)][-1]
+    assert finish.release_result_caps is True
+    ret = [m for m in link.messages("bob->alice") if isinstance(m, Return)][-1]
+    assert ret.kind == ReturnKind.CANCELED
+    assert server.held[0].canceled
+    # The late answer from the server is dropped without error.
+    bob.vat.return_results(server.held[0], params(1))
+    vat.release(cap)
+    net.pump()
+    assert tables_empty(link.ca), table_sizes(link.ca)
+    assert tables_empty(link.cb), table_sizes(link.cb)
+
+
+def test_disconnect_fails_pending_calls_with_disconnected() -> None:
+    net = Net()
+    server = TestServer()
+    alice = net.node("alice")
+    bob = net.node("bob", server)
+    link = net.link(alice, bob)
+    vat = alice.vat
+    cap = vat.bootstrap(link.ca)
+    call = vat.call(cap, IFACE, HOLD, params())
+    net.pump()
+    bob.vat.disconnect(link.cb, "going away")
+    vat.receive_data(link.ca, b"")
+    net.pump()
+    assert call.done and call.exception is not None
+    assert call.exception.type == ExceptionType.DISCONNECTED
+    # Later calls on the broken capability fail at once.
+    later = vat.call(cap, IFACE, ECHO, params(1))
+    assert later.done and later.exception is not None
+    assert later.exception.type == ExceptionType.DISCONNECTED
+    assert tables_empty(link.ca) and tables_empty(link.cb)
+
+
+def test_bootstrap_without_bootstrap_object_fails() -> None:
+    net = Net()
+    alice = net.node("alice")
+    bob = net.node("bob")
+    link = net.link(alice, bob)
+    cap = alice.vat.bootstrap(link.ca)
+    call = alice.vat.call(cap, IFACE, ECHO, params())
+    net.pump()
+    assert call.exception is not None and "no bootstrap" in call.exception.reason
+    assert isinstance(link.messages("alice->bob")[0], Bootstrap)
+    alice.vat.release_call(call)
+    alice.vat.release(cap)
+    net.pump()
+    assert tables_empty(link.ca) and tables_empty(link.cb)
+
+
+def test_get_self_returns_same_export() -> None:
+    net = Net()
+    alice = net.node("alice")
+    bob = net.node("bob", TestServer())
+    link = net.link(alice, bob)
+    vat = alice.vat
+    cap = vat.bootstrap(link.ca)
+    calls = [vat.call(cap, IFACE, GET_SELF, params()) for _ in range(3)]
+    net.pump()
+    caps = {id(as_struct(c.results).get_capability(0)) for c in calls}
+    assert len(caps) == 1
+    for c in calls:
+        vat.release_call(c)
+    vat.release(cap)
+    net.pump()
+    # Export 0 was sent four times (bootstrap + three results): one Release of 4.
+    releases = [m for m in link.messages("alice->bob") if isinstance(m, Release)]
+    assert releases == [Release(0, 4)]
+    assert tables_empty(link.ca) and tables_empty(link.cb)
