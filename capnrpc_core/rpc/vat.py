@@ -640,7 +640,7 @@ class Vat:
             and promise.received_call
             and not isinstance(self._final(target), BrokenCap)
         ):
-            old = self._remote_end(inner)
+            old = self._raw_end(inner)
             new = self._remote_end(target)
             if old is not None and old[0].open:
                 if new is not None and new[0] is old[0]:
@@ -686,6 +686,13 @@ class Vat:
         while isinstance(cap, PromiseCap) and cap.resolved is not None:
             cap = cap.resolved
         return cap
+
+    def _raw_end(self, cap: Cap) -> tuple[Connection, MessageTarget] | None:
+        """The wire target of a raw import or pipeline, even if its question has returned."""
+        if isinstance(cap, PipelineCap):
+            q = cap.question
+            return q.connection, MessageTarget(promised_answer=PromisedAnswer(q.id, cap.path))
+        return self._remote_end(cap)
 
     def _remote_end(self, cap: Cap) -> tuple[Connection, MessageTarget] | None:
         """The connection and wire target calls to ``cap`` go to directly, if remote."""
