@@ -134,7 +134,8 @@ class Delivery:
         self.canceled = False
 
     def __repr__(self) -> str:
-        return f"<Delivery {self.id} {self.interface_id:#x}.{self.method_id} on {self.target.describe()}>"
+        method = f"{self.interface_id:#x}.{self.method_id}"
+        return f"<Delivery {self.id} {method} on {self.target.describe()}>"
 
 
 class Question:

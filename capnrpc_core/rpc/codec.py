@@ -109,7 +109,12 @@ def _decode(root: StructReader) -> Message:
     if which == _ABORT:
         return Abort(_decode_exception(root.get_struct(0)))
     if which == _UNIMPLEMENTED:
-        return Unimplemented(_decode(root.get_struct(0)))
+        inner = root.get_struct(0)
+        if inner.get_int(_U16, 0) == _UNIMPLEMENTED:
+            # An echo of an echo (a null pointer reads as one too): we never send such a thing,
+            # so it is a violation; decoding no deeper keeps a chain of them from recursing.
+            return Unimplemented(Unknown(_UNIMPLEMENTED, inner))
+        return Unimplemented(_decode(inner))
     return Unknown(which, root)
 
 

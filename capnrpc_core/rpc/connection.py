@@ -35,6 +35,7 @@ and a local close in which every pending call fails with a ``disconnected`` erro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from capnrpc_core.errors import DecodeError, RemoteProtocolError
@@ -63,7 +64,6 @@ from capnrpc_core.rpc.messages import (
     RpcException,
     SendResultsTo,
     Unimplemented,
-    Unknown,
 )
 from capnrpc_core.wire.framing import FrameDecoder
 from capnrpc_core.wire.reader import MessageReader
@@ -213,7 +213,9 @@ class Connection:
         if vat.bootstrap_cap is None:
             vat.settle(
                 answer.pending,
-                exception=RpcException("this vat has no bootstrap capability", ExceptionType.FAILED),
+                exception=RpcException(
+                    "this vat has no bootstrap capability", ExceptionType.FAILED
+                ),
             )
             return
         content, caps = vat.cap_content(vat.add_ref(vat.bootstrap_cap))
@@ -477,9 +479,7 @@ class Connection:
         """Wrap a capability the peer named that points back to the peer (Note [tribble])."""
         end = self.vat._remote_end(cap)
         if end is not None and end[0] is self:
-            wrapped = self.vat.reflector(cap)
-            self.vat.release(cap)
-            return wrapped
+            return self.vat.reflector(cap)  # the wrapper takes over our reference
         return cap
 
     def _disembargo_target(self, target: MessageTarget) -> Cap:
@@ -487,9 +487,7 @@ class Connection:
         if target.import_id is not None:
             export = self.exports.get(target.import_id)
             if export is None:
-                raise ProtocolViolation(
-                    f"Disembargo targets unknown export id {target.import_id}"
-                )
+                raise ProtocolViolation(f"Disembargo targets unknown export id {target.import_id}")
             return export.cap
         pa = target.promised_answer
         assert pa is not None
@@ -615,12 +613,17 @@ class Connection:
             return CapDescriptor(CapKind.SENDER_PROMISE, export_id)
         return CapDescriptor(CapKind.SENDER_HOSTED, export_id)
 
-    def describe_all(self, caps: list[Cap]) -> tuple[tuple[CapDescriptor, ...], list[int]]:
+    def describe_all(
+        self, caps: Sequence[Cap | None]
+    ) -> tuple[tuple[CapDescriptor, ...], list[int]]:
         """Descriptors for a payload's caps and the export ids they hold (for Finish)."""
         descs: list[CapDescriptor] = []
         exports: list[int] = []
         try:
             for cap in caps:
+                if cap is None:  # a dropped entry of the builder's cap table
+                    descs.append(CapDescriptor(CapKind.NONE))
+                    continue
                 desc = self.describe(cap)
                 descs.append(desc)
                 if desc.kind in (CapKind.SENDER_HOSTED, CapKind.SENDER_PROMISE):
@@ -674,9 +677,7 @@ class Connection:
     def flush_waiting_calls(self) -> None:
         """Send calls that waited for a free question id, in order."""
         while (
-            self.open
-            and self.waiting_calls
-            and len(self.questions) < self.vat.limits.max_questions
+            self.open and self.waiting_calls and len(self.questions) < self.vat.limits.max_questions
         ):
             call, target = self.waiting_calls.pop(0)
             self.send_call(call, target)
@@ -722,7 +723,10 @@ class Connection:
             msg = Return(answer.id, ReturnKind.CANCELED, release_param_caps=False)
         elif pending.exception is not None:
             msg = Return(
-                answer.id, ReturnKind.EXCEPTION, exception=pending.exception, release_param_caps=False
+                answer.id,
+                ReturnKind.EXCEPTION,
+                exception=pending.exception,
+                release_param_caps=False,
             )
         elif pending.take_from_question is not None:
             msg = Return(
@@ -753,13 +757,7 @@ class Connection:
                     release_param_caps=is_bootstrap,
                     no_finish_needed=not descs and not is_bootstrap,
                 )
-                # Pin the results to what we just described (Note [tribble] in vat.py).
-                caps = pending.result_caps
-                for i, cap in enumerate(caps):
-                    inner = vat.innermost(cap, self)
-                    if inner is not cap:
-                        caps[i] = vat.add_ref(inner)
-                        vat.release(cap)
+
         self.send(msg)
         if msg.no_finish_needed or answer.finish_received:
             self.answers.pop(answer.id, None)

@@ -115,9 +115,7 @@ class Vat:
         self.bootstrap_cap: Cap | None = None
         if bootstrap is not None:
             self.bootstrap_cap = (
-                self.add_ref(bootstrap)
-                if isinstance(bootstrap, Cap)
-                else self.local_cap(bootstrap)
+                self.add_ref(bootstrap) if isinstance(bootstrap, Cap) else self.local_cap(bootstrap)
             )
 
     # == application API =====================================================================
@@ -148,9 +146,7 @@ class Vat:
         self._events.clear()
         return out
 
-    def local_cap(
-        self, server: object, streaming_methods: Iterable[tuple[int, int]] = ()
-    ) -> Cap:
+    def local_cap(self, server: object, streaming_methods: Iterable[tuple[int, int]] = ()) -> Cap:
         """A new capability for local object ``server`` (one reference, owned by the caller).
 
         ``streaming_methods`` lists the (interface id, method id) pairs declared ``-> stream``.
@@ -168,13 +164,7 @@ class Vat:
             raise LocalUsageError("resolve() takes a promise made by new_promise()")
         if promise.resolved is not None:
             raise LocalUsageError("this promise is already resolved")
-        if self._resolves_to(target, promise):
-            self.resolve_promise(
-                promise,
-                self.add_ref(BrokenCap(RpcException("promise resolved to itself (a cycle)"))),
-            )
-        else:
-            self.resolve_promise(promise, self.add_ref(target))
+        self.resolve_promise(promise, self.add_ref(target))
         self.run_queue()
 
     def reject(self, promise: Cap, exception: RpcException) -> None:
@@ -221,7 +211,9 @@ class Vat:
             pending.stream_target = self.add_ref(target)
             pending.stream_bytes = size
             self._stream_in_flight[target] = self._stream_in_flight.get(target, 0) + size
-        self.dispatch(target, OutgoingCall(pending, interface_id, method_id, content, caps, streaming, size))
+        self.dispatch(
+            target, OutgoingCall(pending, interface_id, method_id, content, caps, streaming, size)
+        )
         self.run_queue()
         return pending
 
@@ -370,6 +362,13 @@ class Vat:
         while True:
             if isinstance(cap, PromiseCap):
                 if cap.embargoed or (cap.resolved is None and cap.inner is None):
+                    if cap.resolved is None and cap in call.pending.pipeline.values():
+                        # The call would wait for its own results: fail it rather than hang.
+                        self._fail_call(
+                            call,
+                            RpcException("deadlock: the call's target is its own pipelined result"),
+                        )
+                        return
                     cap.queued.append(call)
                     self.add_ref(cap)
                     return
@@ -401,9 +400,7 @@ class Vat:
                 self.dispatch(resolved, call)
                 self.release(resolved)
             else:
-                target_ = MessageTarget(
-                    promised_answer=PromisedAnswer(question.id, cap.path)
-                )
+                target_ = MessageTarget(promised_answer=PromisedAnswer(question.id, cap.path))
                 conn.send_call(call, target_)
         else:
             assert isinstance(cap, BrokenCap)
@@ -475,15 +472,16 @@ class Vat:
             self.release(stream_target)
             if pending.watched_by_app:
                 self._emit(StreamReady(pending))
-        pipeline = pending.pipeline
-        pending.pipeline = {}
-        for path, promise in pipeline.items():
-            self.resolve_promise(promise, self.pipeline_cap(pending, path))
-            self.release(promise)
         answer = pending.answer
-        if answer is not None:
-            if not answer.send_results_to_yourself:
-                answer.connection.send_return(answer)
+        if answer is not None and exception is None and not answer.send_results_to_yourself:
+            self._pin_results(pending, answer.connection)
+        # The pipelined promises stay: later calls on this call's results must go through the
+        # same promises as earlier ones, or they could overtake them (Note [embargos]).
+        for path, promise in list(pending.pipeline.items()):
+            if promise.resolved is None:
+                self.resolve_promise(promise, self.cap_at(pending, path))
+        if answer is not None and not answer.send_results_to_yourself:
+            answer.connection.send_return(answer)
         forward = pending.forward_to
         if forward is not None:
             pending.forward_to = None
@@ -511,11 +509,20 @@ class Vat:
 
     def _redirect_pipeline(self, pending: PendingCall, source: PendingCall) -> None:
         """Point ``pending``'s pipelined promises at ``source``'s (calls flow there at once)."""
-        pipeline = pending.pipeline
-        pending.pipeline = {}
-        for path, promise in pipeline.items():
-            self.resolve_promise(promise, self.pipeline_cap(source, path))
-            self.release(promise)
+        for path, promise in list(pending.pipeline.items()):
+            if promise.resolved is None:
+                self.resolve_promise(promise, self.pipeline_cap(source, path))
+
+    def _pin_results(self, pending: PendingCall, conn: Connection) -> None:
+        """Replace result caps by what ``conn``'s peer is told they are (Note [tribble])."""
+        caps = pending.result_caps
+        for i, cap in enumerate(caps):
+            if cap is None:
+                continue
+            inner = self.innermost(cap, conn)
+            if inner is not cap:
+                caps[i] = self.add_ref(inner)
+                self.release(cap)
 
     def cancel_pending(self, pending: PendingCall) -> None:
         """Cancel a call that has not settled: stop its delivery or finish its question."""
@@ -544,6 +551,9 @@ class Vat:
         pending.result_caps = []
         pending.results = None
         self.release_all(caps)
+        pipeline = pending.pipeline
+        pending.pipeline = {}
+        self.release_all(pipeline.values())
         redirect = pending.redirect
         pending.redirect = None
         if redirect is not None and redirect.tail_redirected:
@@ -558,19 +568,20 @@ class Vat:
 
     def pipeline_cap(self, pending: PendingCall, path: tuple[int, ...]) -> Cap:
         """A reference to the capability at ``path`` in ``pending``'s results."""
+        promise = pending.pipeline.get(path)
+        if promise is not None:
+            return self.add_ref(promise)
         if pending.redirect is not None and not pending.released:
             return self.pipeline_cap(pending.redirect, path)
-        question = pending.question
         if pending.done and not (pending.tail_redirected and pending.exception is None):
             return self.cap_at(pending, path)
-        promise = pending.pipeline.get(path)
-        if promise is None:
-            inner: Cap | None = None
-            if question is not None and (not question.returned or question.results_elsewhere):
-                inner = self._question_pipeline(question, path)
-            promise = PromiseCap(inner)
-            promise.refs = 1  # held by pending.pipeline until the call settles
-            pending.pipeline[path] = promise
+        inner: Cap | None = None
+        question = pending.question
+        if question is not None and (not question.returned or question.results_elsewhere):
+            inner = self._question_pipeline(question, path)
+        promise = PromiseCap(inner)
+        promise.refs = 1  # held by pending.pipeline until the results are released
+        pending.pipeline[path] = promise
         return self.add_ref(promise)
 
     def attach_pipeline(self, pending: PendingCall, question: Question) -> None:
@@ -634,6 +645,10 @@ class Vat:
         if promise.resolved is not None:
             self.release(target)
             return
+        if self._resolves_to(target, promise):
+            # A promise that resolves (through others) to itself would send calls in circles.
+            self.release(target)
+            target = self.add_ref(BrokenCap(RpcException("promise resolved to itself (a cycle)")))
         inner = promise.inner
         if (
             inner is not None
@@ -652,9 +667,7 @@ class Vat:
                 else:
                     conn, wire_target = old
                     embargo_id = conn.embargoes.add(promise)
-                    conn.send(
-                        Disembargo(wire_target, DisembargoKind.SENDER_LOOPBACK, embargo_id)
-                    )
+                    conn.send(Disembargo(wire_target, DisembargoKind.SENDER_LOOPBACK, embargo_id))
                     promise.embargoed = True
         promise.resolved = target
         promise.inner = None
@@ -676,7 +689,11 @@ class Vat:
         queued = promise.queued
         promise.queued = []
         target = promise.resolved
-        assert target is not None
+        if target is None:
+            # Released while embargoed: nothing can be queued on it (a queued call holds a
+            # reference), so there is nothing to flush.
+            assert not queued
+            return
         for call in queued:
             self.dispatch(target, call)
             self.release(promise)
@@ -768,9 +785,7 @@ class Vat:
 
     # == connections =========================================================================
 
-    def close_connection(
-        self, conn: Connection, exception: RpcException, *, by_peer: bool
-    ) -> None:
+    def close_connection(self, conn: Connection, exception: RpcException, *, by_peer: bool) -> None:
         """Tear down ``conn``: fail what waits on it, drop what it held (Note [violations])."""
         if not conn.open:
             return

@@ -201,3 +201,20 @@ def test_returned_exception_breaks_pipelined_caps() -> None:
     net.pump()
     assert tables_empty(link.ca), table_sizes(link.ca)
     assert tables_empty(link.cb), table_sizes(link.cb)
+
+
+def test_call_that_waits_on_its_own_result_fails_instead_of_hanging() -> None:
+    net = Net()
+    server = TestServer("s")
+    alice = net.node("alice")
+    vat = alice.vat
+    target = vat.local_cap(server)
+    held = vat.call(target, IFACE, HOLD, params())
+    net.pump()
+    # A call on the held call's result; the held call then answers with that call's result.
+    waiting = vat.call(vat.pipeline(held, [0]), IFACE, ECHO, params())
+    loop = vat.pipeline(waiting, [0])
+    vat.return_results(server.held[0], params(0, loop))
+    net.pump()
+    assert waiting.done and waiting.exception is not None
+    assert "deadlock" in waiting.exception.reason
