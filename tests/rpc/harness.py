@@ -28,6 +28,7 @@ from capnrpc_core.rpc import (
 )
 from capnrpc_core.rpc.codec import decode_message, encode_message
 from capnrpc_core.rpc.messages import Message
+from capnrpc_core.rpc.trace import TraceRecorder
 from capnrpc_core.wire.builder import MessageBuilder, StructBuilder
 from capnrpc_core.wire.framing import FrameDecoder
 from capnrpc_core.wire.reader import AnyPointerReader, MessageReader, StructReader
@@ -118,9 +119,14 @@ class TestServer:
 class Node:
     """A vat plus the events it produced that no handler consumed."""
 
-    def __init__(self, name: str, server: TestServer | None = None) -> None:
+    def __init__(self, name: str, server: TestServer | None = None, record: bool = False) -> None:
         self.server = server
-        self.vat = Vat(server, name=name)
+        # A recorded node writes a trace (capnrpc_core.rpc.trace) of everything it does.
+        self.vat: Vat = (
+            TraceRecorder(server, name=name)  # type: ignore[assignment]
+            if record
+            else Vat(server, name=name)
+        )
         if server is not None:
             assert self.vat.bootstrap_cap is not None
             server.self_cap = self.vat.bootstrap_cap
@@ -194,8 +200,8 @@ class Net:
         self.nodes: list[Node] = []
         self.links: list[Link] = []
 
-    def node(self, name: str, server: TestServer | None = None) -> Node:
-        node = Node(name, server)
+    def node(self, name: str, server: TestServer | None = None, record: bool = False) -> Node:
+        node = Node(name, server, record)
         self.nodes.append(node)
         return node
 

@@ -30,6 +30,7 @@ from capnrpc_core.rpc import (
     Vat,
 )
 from capnrpc_core.rpc.caps import PromiseCap
+from capnrpc_core.rpc.trace import TraceRecorder
 from capnrpc_core.wire.builder import MessageBuilder, StructBuilder
 from capnrpc_core.wire.framing import FrameDecoder, encode_frame
 from capnrpc_core.wire.reader import AnyPointerReader, StructReader
@@ -126,7 +127,7 @@ class Pipe:
 class Simulation:
     """The whole simulated world for one seed."""
 
-    def __init__(self, seed: int, vats: int = 3) -> None:
+    def __init__(self, seed: int, vats: int = 3, record: bool = False) -> None:
         self.seed = seed
         # Two streams: one chooses operations, the other everything the world decides
         # (interleavings, what servers keep), so a replayed script sees the same world.
@@ -156,7 +157,11 @@ class Simulation:
             self.conns.append([])
             server = SimServer(self, i, f"v{i}.boot")
             self.servers[i].append(server)
-            self.vats.append(Vat(server, name=f"v{i}"))
+            if record and i == 0:
+                # Vat 0 is recorded: its trace must replay byte for byte (test_trace.py).
+                self.vats.append(TraceRecorder(server, name=f"v{i}"))  # type: ignore[arg-type]
+            else:
+                self.vats.append(Vat(server, name=f"v{i}"))
         for a in range(vats):
             for b in range(a + 1, vats):
                 ca = self.vats[a].new_connection(f"v{a}->v{b}")
