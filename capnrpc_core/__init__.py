@@ -4,6 +4,20 @@ Layers (see docs/architecture.md): ``wire`` (the Cap'n Proto encoding), ``schema
 structs and interfaces from ``.capnp`` files) and ``rpc`` (the protocol state machine).
 """
 
-from capnrpc_core.errors import CapnrpcError, DecodeError, LocalUsageError, RemoteProtocolError
+from capnrpc_core.errors import (
+    CapnrpcError,
+    DecodeError,
+    LocalUsageError,
+    RemoteProtocolError,
+    RpcError,
+)
+from capnrpc_core.schema import load
 
-__all__ = ["CapnrpcError", "DecodeError", "LocalUsageError", "RemoteProtocolError"]
+__all__ = [
+    "CapnrpcError",
+    "DecodeError",
+    "LocalUsageError",
+    "RemoteProtocolError",
+    "RpcError",
+    "load",
+]
