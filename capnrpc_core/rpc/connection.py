@@ -64,6 +64,7 @@ from capnrpc_core.rpc.messages import (
     RpcException,
     SendResultsTo,
     Unimplemented,
+    Unknown,
 )
 from capnrpc_core.wire.framing import FrameDecoder
 from capnrpc_core.wire.reader import MessageReader
@@ -418,6 +419,9 @@ class Connection:
                 export = self.exports.get(cap.id)
                 if export is not None and export.remote_refs > 0:
                     self.release_export(cap.id, 1)
+            return
+        if isinstance(echoed, Unknown):
+            # An optional (level 3/4) message we passed along: the peer is free to lack it.
             return
         raise ProtocolViolation(
             f"peer could not handle our {type(echoed).__name__} message, which it must support"
@@ -784,7 +788,8 @@ class Connection:
             vat.watch_export(self, export_id, target)
             vat.release(promise)
             return
-        if isinstance(target, BrokenCap) and not target.is_null:
+        if isinstance(target, BrokenCap):
+            # A null resolution too: ``Resolve.cap`` must not be ``none`` (peers abort on it).
             self.send(Resolve(export_id, exception=target.exception))
         else:
             try:

@@ -805,7 +805,8 @@ class Vat:
         for imp in list(conn.imports.values()):
             imp.broken = exception
         conn.imports.clear()
-        for _, promise in conn.embargoes.items():
+        for embargo_id, promise in conn.embargoes.items():
+            conn.embargoes.remove(embargo_id)
             self.lift_embargo(promise)
         for answer in list(conn.answers.values()):
             answer.finish_received = True
