@@ -219,9 +219,80 @@ def encode_message(message: Message) -> bytes:
 
 def encode_segments(message: Message) -> list[bytes]:
     """Encode ``message`` as a list of segments."""
+    kind = type(message)
+    if kind is Call and message.target.import_id is not None:  # type: ignore[union-attr]
+        return _fast_call(message)  # type: ignore[arg-type]
+    if kind is Return and message.kind == ReturnKind.RESULTS:  # type: ignore[union-attr]
+        return _fast_return(message)  # type: ignore[arg-type]
+    if kind is Finish:
+        f: Finish = message  # type: ignore[assignment]
+        flags = (not f.release_result_caps) | (not f.require_early_cancellation_workaround) << 1
+        return [_FINISH_WORDS.pack(0, 1 | 1 << 16, _FINISH, 0, 0, 0, 1, f.question_id, flags)]
+    if kind is Release:
+        r: Release = message  # type: ignore[assignment]
+        return [_FINISH_WORDS.pack(0, 1 | 1 << 16, _RELEASE, 0, 0, 0, 1, r.id, r.reference_count)]
     builder = MessageBuilder(first_segment_words=64, keep_cap_indexes=True)
     root = builder.init_root(1, 1)
     _encode_into(root, message)
+    return builder.segments()
+
+
+# Note [fast encoders]
+# ~~~~~~~~~~~~~~~~~~~~
+# The frequent messages are laid out here directly, word by word, in exactly the order the
+# generic encoder (_encode_into) allocates them, so both produce the same bytes (a test checks
+# this); only the payload content and cap table go through the wire builder. A struct pointer
+# is (offset_in_words << 2, data_words | pointer_count << 16), the offset counted from the word
+# after the pointer.
+_FINISH_WORDS = struct.Struct("<IIHHIIIII")  # root ptr, Message (tag, ptr), Finish/Release word
+# Call: root ptr, Message (tag; ptr->Call), Call (3 data words; ptrs target, params, null),
+# MessageTarget (data word; ptr), Payload (content ptr, capTable ptr).
+_CALL_WORDS = struct.Struct("<II HHI II IHHQB7x II II II IHH II")
+# Return: root ptr, Message (tag; ptr->Return), Return (answerId, flags, union tag; word 1;
+# ptr -> Payload).
+_RETURN_WORDS = struct.Struct("<II HHI II IBxH 8x II")
+
+
+def _fast_call(m: Call) -> list[bytes]:
+    builder = MessageBuilder(first_segment_words=64, keep_cap_indexes=True)
+    seg = builder._segs[0]
+    builder._alloc_in(0, 12)
+    flags = (
+        m.allow_third_party_tail_call | m.no_promise_pipelining << 1 | m.only_promise_pipeline << 2
+    )
+    # fmt: off
+    _CALL_WORDS.pack_into(
+        seg, 0,
+        0, 1 | 1 << 16,  # root -> Message (word 1)
+        _CALL, 0, 0, 0, 3 | 3 << 16,  # Message: tag; ptr -> Call (word 3)
+        m.question_id, m.method_id, int(m.send_results_to), m.interface_id, flags,
+        2 << 2, 1 | 1 << 16,  # Call.target -> MessageTarget (word 9)
+        3 << 2, 2 << 16,  # Call.params -> Payload (word 11)
+        0, 0,  # Call.sendResultsTo.thirdParty
+        m.target.import_id, 0, 0,  # MessageTarget: importedCap
+        0, 0,  # MessageTarget.promisedAnswer
+    )
+    # fmt: on
+    _encode_payload(StructBuilder(builder, 0, builder._segs[0], 88, 0, 88, 2), m.params)
+    return builder.segments()
+
+
+def _fast_return(m: Return) -> list[bytes]:
+    builder = MessageBuilder(first_segment_words=64, keep_cap_indexes=True)
+    seg = builder._segs[0]
+    builder._alloc_in(0, 7)
+    flags = (not m.release_param_caps) | m.no_finish_needed << 1
+    # fmt: off
+    _RETURN_WORDS.pack_into(
+        seg, 0,
+        0, 1 | 1 << 16,  # root -> Message (word 1)
+        _RETURN, 0, 0, 0, 2 | 1 << 16,  # Message: tag; ptr -> Return (word 3)
+        m.answer_id, flags, 0,  # Return: answerId, flags, union tag (results = 0)
+        0, 2 << 16,  # Return.results -> Payload (word 6)
+    )
+    # fmt: on
+    assert m.results is not None
+    _encode_payload(StructBuilder(builder, 0, builder._segs[0], 48, 0, 48, 2), m.results)
     return builder.segments()
 
 
