@@ -120,7 +120,10 @@ class MessageBuilder:
 
     def segments(self) -> list[bytes]:
         """The segments, each trimmed to the words in use."""
-        return [bytes(seg[: used * 8]) for seg, used in zip(self._segs, self._used, strict=True)]
+        segs = self._segs
+        if len(segs) == 1:
+            return [bytes(segs[0][: self._used[0] * 8])]
+        return [bytes(seg[: used * 8]) for seg, used in zip(segs, self._used, strict=True)]
 
     def to_reader(self, limits: ReadLimits = DEFAULT_LIMITS) -> MessageReader:
         """A reader over a snapshot of this message (with a copy of the cap table)."""
@@ -407,7 +410,11 @@ class StructBuilder:
 
     def init_struct(self, index: int, data_words: int, pointer_count: int) -> StructBuilder:
         """Point pointer ``index`` at a new struct of the given size."""
-        return _init_struct(self.message, self._sid, self._ref(index), data_words, pointer_count)
+        if not 0 <= index < self._pcount:
+            raise IndexError(f"pointer index {index} out of range for {self._pcount} pointers")
+        return _init_struct(
+            self.message, self._sid, self._ptrs + index * 8, data_words, pointer_count
+        )
 
     def get_struct(self, index: int, data_words: int, pointer_count: int) -> StructBuilder:
         """The struct at pointer ``index``: created if null, enlarged (copied) if smaller."""
@@ -431,7 +438,9 @@ class StructBuilder:
 
     def set_text(self, index: int, value: str | None) -> None:
         """Store Text at pointer ``index`` (None clears it)."""
-        ref = self._ref(index)
+        if not 0 <= index < self._pcount:
+            raise IndexError(f"pointer index {index} out of range for {self._pcount} pointers")
+        ref = self._ptrs + index * 8
         if value is None:
             _clear(self.message, self._sid, ref)
         else:
@@ -589,7 +598,12 @@ class ListBuilder:
 
     def get_struct(self, i: int) -> StructBuilder:
         """Element ``i`` of a struct list."""
-        data = self._start + self._index(i) * self._stepb
+        n = self._count
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"list index {i} out of range for a list of {n}")
+        data = self._start + i * self._stepb
         return StructBuilder(
             self.message,
             self._sid,
@@ -784,6 +798,13 @@ def _init_struct(
     if not words:
         _pack_pair(seg, ref, _EMPTY_STRUCT_LO, 0)
         return StructBuilder(msg, sid, seg, ref, 0, ref, 0)
+    used = msg._used[sid]
+    toff = used * 8
+    if toff + words * 8 <= len(seg):  # fast path: room right here
+        msg._used[sid] = used + words
+        _pack_pair(seg, ref, ((toff - ref - 8) >> 1) & 0xFFFFFFFF, data_words | pointer_count << 16)
+        dsize = data_words * 8
+        return StructBuilder(msg, sid, seg, toff, dsize, toff + dsize, pointer_count)
     tsid, toff, pseg, poff = msg._alloc_object(sid, ref, words)
     _pack_pair(pseg, poff, ((toff - poff - 8) >> 1) & 0xFFFFFFFF, data_words | pointer_count << 16)
     dsize = data_words * 8
@@ -847,7 +868,15 @@ def _set_blob(msg: MessageBuilder, sid: int, ref: int, value: bytes, nul: int) -
     n = len(value) + nul
     if n > MAX_LIST_ELEMENTS:
         raise LocalUsageError(f"{n} bytes are too many for one Text or Data")
-    tsid, toff, pseg, poff = msg._alloc_object(sid, ref, (n + 7) >> 3)
+    used = msg._used[sid]
+    toff = used * 8
+    words = (n + 7) >> 3
+    if toff + words * 8 <= len(seg):  # fast path: room right here
+        msg._used[sid] = used + words
+        _pack_pair(seg, ref, (((toff - ref - 8) >> 1) & 0xFFFFFFFF) | LIST, 2 | n << 3)
+        seg[toff : toff + len(value)] = value
+        return
+    tsid, toff, pseg, poff = msg._alloc_object(sid, ref, words)
     _pack_pair(pseg, poff, (((toff - poff - 8) >> 1) & 0xFFFFFFFF) | LIST, 2 | n << 3)
     msg._segs[tsid][toff : toff + len(value)] = value
 
@@ -966,6 +995,7 @@ def _copy_any(msg: MessageBuilder, sid: int, ref: int, src: AnyPointerReader) ->
         _copy_list(msg, sid, ref, src.as_list())
     elif kind == "capability":
         if msg.keep_cap_indexes:
+            src.as_capability()  # an index outside the source's cap table is a DecodeError
             seg = msg._segs[sid]
             if _unpack_word(seg, ref)[0]:
                 msg._zero_object(sid, ref)

@@ -526,3 +526,20 @@ def test_as_reader_is_a_live_view() -> None:
     for _ in range(300):  # grow the segment past its first allocation
         root.set_text(0, "x" * 40)
     assert view.get_text(0) == "x" * 40
+
+
+def test_keep_cap_indexes_copies_indexes_verbatim() -> None:
+    # The RPC layer copies a payload and sends the source's cap table beside it.
+    src = MessageBuilder()
+    root = src.init_root(0, 2)
+    root.set_capability(0, "a")
+    root.set_capability(1, "b")
+    reader = src.to_reader()
+    dst = MessageBuilder(keep_cap_indexes=True)
+    dst.init_root(0, 1).set_pointer(0, reader.get_root_struct())
+    assert dst.caps == []
+    assert words(dst.segments()[0])[2:4] == [capability_pointer(0), capability_pointer(1)]
+    bad = MessageReader(reader.segments, ["only one"])
+    bad_root = bad.get_root_struct()
+    with pytest.raises(DecodeError, match="capability index 1 out of range"):
+        MessageBuilder(keep_cap_indexes=True).set_root(bad_root)

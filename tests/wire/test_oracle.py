@@ -640,3 +640,19 @@ def test_lists_upgraded_to_struct_lists(field: str) -> None:
     else:
         fmt = I32 if field == "int32List" else U16
         assert [lst.get_struct(i).get_int(fmt, 0) for i in range(2)] == values
+
+
+def test_pycapnp_follows_our_far_and_double_far_pointers() -> None:
+    field = ALL.slots["structField"][0].offset
+    b = MessageBuilder(max_segment_words=4)
+    root = b.init_root(ALL.data_words, ALL.pointer_count)  # too big for segment 0: far
+    old = root.init_struct(field, 0, 1)  # an old, name-only Inner, in a new segment
+    old.set_text(0, "fills it up")  # two words: that segment is now full
+    new = root.get_struct(field, INNER.data_words, INNER.pointer_count)
+    new.set_int(U32, 0, 77)
+    segments = b.segments()
+    assert len(segments) >= 4
+    pad_words = [U64.unpack_from(s, i)[0] for s in segments for i in range(0, len(s), 8)]
+    assert any(w & 3 == 2 and w & 4 for w in pad_words)  # a double-far pointer
+    theirs = SCHEMA.AllTypes.from_segments(segments)
+    assert (theirs.structField.num, theirs.structField.name) == (77, "fills it up")

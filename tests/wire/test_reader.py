@@ -8,6 +8,7 @@ import struct
 import pytest
 
 from capnrpc_core.errors import DecodeError
+from capnrpc_core.wire.framing import decode_frame, encode_frame
 from capnrpc_core.wire.limits import ReadLimits
 from capnrpc_core.wire.pointers import (
     ElementSize,
@@ -154,6 +155,21 @@ def test_memoryview_segments_are_accepted() -> None:
     view = memoryview(bytearray(raw)).cast("Q")
     assert MessageReader([view]).get_root_struct().get_int(U64, 0) == 1234
     assert MessageReader([bytearray(raw)]).get_root_struct().get_int(U64, 0) == 1234
+
+
+def test_reads_the_memoryviews_that_framing_returns() -> None:
+    seg0 = seg(far_pointer(1, 0))  # the root lives in segment 1, behind a landing pad
+    seg1 = seg(
+        struct_pointer(0, 0, 2),
+        list_pointer(1, E.BYTE, 7),
+        list_pointer(1, E.BYTE, 2),
+        text_words("héllo"),
+        b"ab",
+    )
+    segments = decode_frame(encode_frame([seg0, seg1]), ReadLimits())
+    assert all(isinstance(s, memoryview) for s in segments)
+    root = MessageReader(segments).get_root_struct()
+    assert (root.get_text(0), root.get_data(1)) == ("héllo", b"ab")
 
 
 def test_pointers_past_the_section_read_as_null() -> None:
