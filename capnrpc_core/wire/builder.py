@@ -995,7 +995,8 @@ def _copy_any(msg: MessageBuilder, sid: int, ref: int, src: AnyPointerReader) ->
         _copy_list(msg, sid, ref, src.as_list())
     elif kind == "capability":
         if msg.keep_cap_indexes:
-            src.as_capability()  # an index outside the source's cap table is a DecodeError
+            # Copied verbatim, even past the source's own table: for the RPC layer the index
+            # refers to the cap table it sends beside the content, which it checks on receipt.
             seg = msg._segs[sid]
             if _unpack_word(seg, ref)[0]:
                 msg._zero_object(sid, ref)
