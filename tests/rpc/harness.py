@@ -259,3 +259,19 @@ def decode_all(data: bytes) -> list[Message]:
 def release_all(vat: Vat, caps: Iterable[Cap]) -> None:
     for cap in caps:
         vat.release(cap)
+
+
+def alice_and_bob(server_name: str = "server") -> tuple[Net, Node, Node, Link, TestServer]:
+    """Two vats in memory: ``alice`` (no bootstrap) and ``bob`` serving a TestServer."""
+    net = Net()
+    server = TestServer(server_name)
+    alice = net.node("alice")
+    bob = net.node("bob", server)
+    return net, alice, bob, net.link(alice, bob), server
+
+
+def assert_clean(net: Net, link: Link) -> None:
+    """Let everything settle, then check both ends of ``link`` hold nothing."""
+    net.pump()
+    assert tables_empty(link.ca), table_sizes(link.ca)
+    assert tables_empty(link.cb), table_sizes(link.cb)

@@ -23,29 +23,17 @@ from tests.rpc.harness import (
     RECORD,
     Net,
     TestServer,
+    alice_and_bob,
     as_struct,
+    assert_clean,
     params,
-    table_sizes,
     tables_empty,
     value_of,
 )
 
 
-def setup() -> tuple[Net, object, object, object]:
-    net = Net()
-    server = TestServer()
-    alice = net.node("alice")
-    bob = net.node("bob", server)
-    link = net.link(alice, bob)
-    return net, alice, bob, link
-
-
 def test_bootstrap_and_echo_then_everything_released() -> None:
-    net = Net()
-    server = TestServer()
-    alice = net.node("alice")
-    bob = net.node("bob", server)
-    link = net.link(alice, bob)
+    net, alice, _bob, link, _server = alice_and_bob()
     vat = alice.vat
 
     cap = vat.bootstrap(link.ca)
@@ -63,19 +51,14 @@ def test_bootstrap_and_echo_then_everything_released() -> None:
 
     vat.release_call(call)
     vat.release(cap)
-    net.pump()
-    assert tables_empty(link.ca), table_sizes(link.ca)
-    assert tables_empty(link.cb), table_sizes(link.cb)
+    assert_clean(net, link)
     # One Release with the aggregated count for the bootstrap import.
     releases = [m for m in link.messages("alice->bob") if isinstance(m, Release)]
     assert releases == [Release(0, 1)]
 
 
 def test_return_flags_match_the_cxx_reference() -> None:
-    net = Net()
-    alice = net.node("alice")
-    bob = net.node("bob", TestServer())
-    link = net.link(alice, bob)
+    net, alice, _bob, link, _ = alice_and_bob()
     cap = alice.vat.bootstrap(link.ca)
     call = alice.vat.call(cap, IFACE, ECHO, params(1))
     net.pump()
@@ -94,11 +77,7 @@ def test_return_flags_match_the_cxx_reference() -> None:
 
 
 def test_pipelined_call_on_a_returned_capability() -> None:
-    net = Net()
-    server = TestServer()
-    alice = net.node("alice")
-    bob = net.node("bob", server)
-    link = net.link(alice, bob)
+    net, alice, _bob, link, _server = alice_and_bob()
     vat = alice.vat
 
     cap = vat.bootstrap(link.ca)
@@ -117,16 +96,11 @@ def test_pipelined_call_on_a_returned_capability() -> None:
         vat.release_call(c)
     vat.release(child)
     vat.release(cap)
-    net.pump()
-    assert tables_empty(link.ca), table_sizes(link.ca)
-    assert tables_empty(link.cb), table_sizes(link.cb)
+    assert_clean(net, link)
 
 
 def test_exception_carries_type_and_reason() -> None:
-    net = Net()
-    alice = net.node("alice")
-    bob = net.node("bob", TestServer("bob-server"))
-    link = net.link(alice, bob)
+    net, alice, _bob, link, _ = alice_and_bob("bob-server")
     cap = alice.vat.bootstrap(link.ca)
     call = alice.vat.call(cap, IFACE, FAIL, params())
     net.pump()
@@ -135,16 +109,11 @@ def test_exception_carries_type_and_reason() -> None:
     assert "bob-server failed on purpose" in call.exception.reason
     alice.vat.release_call(call)
     alice.vat.release(cap)
-    net.pump()
-    assert tables_empty(link.ca) and tables_empty(link.cb)
+    assert_clean(net, link)
 
 
 def test_capabilities_both_ways_and_callback_tail_call() -> None:
-    net = Net()
-    server = TestServer("bob")
-    alice = net.node("alice")
-    bob = net.node("bob", server)
-    link = net.link(alice, bob)
+    net, alice, _bob, link, _server = alice_and_bob("bob")
     vat = alice.vat
     mine = TestServer("alice-callback")
     my_cap = vat.local_cap(mine)
@@ -167,16 +136,11 @@ def test_capabilities_both_ways_and_callback_tail_call() -> None:
     vat.release_call(call)
     vat.release(cap)
     vat.release(my_cap)
-    net.pump()
-    assert tables_empty(link.ca), table_sizes(link.ca)
-    assert tables_empty(link.cb), table_sizes(link.cb)
+    assert_clean(net, link)
 
 
 def test_capability_passed_back_is_recognised_as_local() -> None:
-    net = Net()
-    alice = net.node("alice")
-    bob = net.node("bob", TestServer())
-    link = net.link(alice, bob)
+    net, alice, _bob, link, _ = alice_and_bob()
     vat = alice.vat
     mine = TestServer("mine")
     my_cap = vat.local_cap(mine)
@@ -192,16 +156,11 @@ def test_capability_passed_back_is_recognised_as_local() -> None:
     vat.release_call(call)
     vat.release(cap)
     vat.release(my_cap)
-    net.pump()
-    assert tables_empty(link.ca), table_sizes(link.ca)
-    assert tables_empty(link.cb), table_sizes(link.cb)
+    assert_clean(net, link)
 
 
 def test_e_order_of_calls_through_a_pipelined_promise() -> None:
-    net = Net()
-    alice = net.node("alice")
-    bob = net.node("bob", TestServer())
-    link = net.link(alice, bob)
+    net, alice, _bob, link, _ = alice_and_bob()
     vat = alice.vat
     cap = vat.bootstrap(link.ca)
     first = vat.call(cap, IFACE, MAKE_NEW, params())
@@ -215,16 +174,11 @@ def test_e_order_of_calls_through_a_pipelined_promise() -> None:
         vat.release_call(c)
     vat.release(child)
     vat.release(cap)
-    net.pump()
-    assert tables_empty(link.ca) and tables_empty(link.cb)
+    assert_clean(net, link)
 
 
 def test_cancel_before_return_sends_finish_and_peer_answers_canceled() -> None:
-    net = Net()
-    server = TestServer()
-    alice = net.node("alice")
-    bob = net.node("bob", server)
-    link = net.link(alice, bob)
+    net, alice, bob, link, server = alice_and_bob()
     vat = alice.vat
     cap = vat.bootstrap(link.ca)
     call = vat.call(cap, IFACE, HOLD, params())
@@ -240,17 +194,11 @@ def test_cancel_before_return_sends_finish_and_peer_answers_canceled() -> None:
     # The late answer from the server is dropped without error.
     bob.vat.return_results(server.held[0], params(1))
     vat.release(cap)
-    net.pump()
-    assert tables_empty(link.ca), table_sizes(link.ca)
-    assert tables_empty(link.cb), table_sizes(link.cb)
+    assert_clean(net, link)
 
 
 def test_disconnect_fails_pending_calls_with_disconnected() -> None:
-    net = Net()
-    server = TestServer()
-    alice = net.node("alice")
-    bob = net.node("bob", server)
-    link = net.link(alice, bob)
+    net, alice, bob, link, _server = alice_and_bob()
     vat = alice.vat
     cap = vat.bootstrap(link.ca)
     call = vat.call(cap, IFACE, HOLD, params())
@@ -279,15 +227,11 @@ def test_bootstrap_without_bootstrap_object_fails() -> None:
     assert isinstance(link.messages("alice->bob")[0], Bootstrap)
     alice.vat.release_call(call)
     alice.vat.release(cap)
-    net.pump()
-    assert tables_empty(link.ca) and tables_empty(link.cb)
+    assert_clean(net, link)
 
 
 def test_get_self_returns_same_export() -> None:
-    net = Net()
-    alice = net.node("alice")
-    bob = net.node("bob", TestServer())
-    link = net.link(alice, bob)
+    net, alice, _bob, link, _ = alice_and_bob()
     vat = alice.vat
     cap = vat.bootstrap(link.ca)
     calls = [vat.call(cap, IFACE, GET_SELF, params()) for _ in range(3)]

@@ -20,9 +20,8 @@ from tests.rpc.harness import (
     Net,
     TestServer,
     as_struct,
+    assert_clean,
     params,
-    table_sizes,
-    tables_empty,
     value_of,
 )
 
@@ -78,9 +77,7 @@ def test_exported_promise_resolving_back_to_the_caller_is_embargoed() -> None:
     bob.vat.release(x)
     alice.vat.release(promise)
     alice.vat.release(x_at_alice)
-    net.pump()
-    assert tables_empty(link.ca), table_sizes(link.ca)
-    assert tables_empty(link.cb), table_sizes(link.cb)
+    assert_clean(net, link)
 
 
 def test_pipelined_promise_resolving_to_local_object_embargoes_until_loopback() -> None:
@@ -113,9 +110,7 @@ def test_pipelined_promise_resolving_to_local_object_embargoes_until_loopback() 
         bob.vat.release_call(c)
     for c in (piped, cap, x):
         bob.vat.release(c)
-    net.pump()
-    assert tables_empty(link.ca), table_sizes(link.ca)
-    assert tables_empty(link.cb), table_sizes(link.cb)
+    assert_clean(net, link)
 
 
 def test_promise_rejected_fails_queued_and_later_calls_without_embargo() -> None:
@@ -145,9 +140,7 @@ def test_promise_rejected_fails_queued_and_later_calls_without_embargo() -> None
         bob.vat.release_call(c)
     bob.vat.release(cap)
     alice.vat.release(promise)
-    net.pump()
-    assert tables_empty(link.ca), table_sizes(link.ca)
-    assert tables_empty(link.cb), table_sizes(link.cb)
+    assert_clean(net, link)
 
 
 def test_local_promise_queues_calls_in_order_then_flushes() -> None:
@@ -198,9 +191,7 @@ def test_returned_exception_breaks_pipelined_caps() -> None:
         bob.vat.release_call(c)
     bob.vat.release(piped)
     bob.vat.release(cap)
-    net.pump()
-    assert tables_empty(link.ca), table_sizes(link.ca)
-    assert tables_empty(link.cb), table_sizes(link.cb)
+    assert_clean(net, link)
 
 
 def test_call_that_waits_on_its_own_result_fails_instead_of_hanging() -> None:
