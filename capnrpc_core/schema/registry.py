@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from capnrpc_core.schema._convert import KIND_NAMES
-from capnrpc_core.schema.capabilities import Interface, make_interface_type
+from capnrpc_core.schema.capabilities import Interface
 from capnrpc_core.schema.enums import Enum, make_enum_type
+from capnrpc_core.schema.interfaces import make_client_type, wrap_capability
 from capnrpc_core.schema.lists import ListCodec, make_list_codec
 from capnrpc_core.schema.model import Kind, SchemaSet, Type
 from capnrpc_core.schema.structs import Struct, build_struct_fields, make_struct_type
@@ -38,7 +39,8 @@ class TypeRegistry:
         capability_unwrapper: CapabilityHook | None = None,
     ) -> None:
         self.schemas = schemas
-        self.capability_wrapper = capability_wrapper
+        # Received capabilities become typed clients (schema.interfaces); other values pass.
+        self.capability_wrapper = capability_wrapper or wrap_capability
         self.capability_unwrapper = capability_unwrapper
         self._structs: dict[int, type[Struct]] = {}
         self._enums: dict[int, type[Enum]] = {}
@@ -82,7 +84,7 @@ class TypeRegistry:
         cls = self._interfaces.get(node_id)
         if cls is None:
             node = self.schemas.interface(node_id)
-            cls = make_interface_type(self, node, node.short_name)
+            cls = make_client_type(self, node, node.short_name)
             self._interfaces[node_id] = cls
         return cls
 
