@@ -72,7 +72,7 @@ class LocalCap(Cap):
 class ImportCap(Cap):
     """A capability the peer of ``connection`` exported to us under ``import_id``."""
 
-    __slots__ = ("broken", "connection", "import_id", "remote_refs")
+    __slots__ = ("broken", "connection", "import_id", "is_promise", "remote_refs")
 
     def __init__(self, connection: Connection, import_id: int) -> None:
         super().__init__()
@@ -80,6 +80,9 @@ class ImportCap(Cap):
         self.import_id = import_id
         # How many times the peer has sent us this id: what we owe it in Release.
         self.remote_refs = 0
+        # The peer sent it as senderPromise: a Resolve for it is legitimate even after our
+        # promise wrapper is gone (this raw reference may still be in use, Note [tribble]).
+        self.is_promise = False
         # Set when the connection is gone; calls then fail with this exception.
         self.broken: RpcException | None = None
 

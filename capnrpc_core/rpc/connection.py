@@ -21,9 +21,12 @@ a returned answer stay alive until Finish, because the peer may still pipeline o
 Note [limits]
 ~~~~~~~~~~~~~
 Every limit is enforced where the resource is taken: questions in ``send_call`` (the call
-waits in order until a question id frees up), exports in ``describe`` (the message that would
-export one too many fails with ``overloaded``), incoming call bytes in ``handle_call`` (the call
-is answered ``overloaded`` without running), and the wire limits in the frame decoder and reader.
+waits in order until a question returns; only questions awaiting a Return count, since a
+waiting call may keep a returned one from being finished), exports in ``describe`` (the message
+that would export one too many fails with ``overloaded``), incoming call bytes in
+``handle_call`` (the call is answered ``overloaded`` without running), and the wire limits in
+the frame decoder and reader. A waiting call holds a reference to the raw import or pipeline it
+targets, so the import is not released and the question not finished before the call is out.
 
 Note [violations]
 ~~~~~~~~~~~~~~~~~
@@ -99,7 +102,10 @@ class Connection:
         self.imports: dict[int, ImportCap] = {}
         self.promise_imports: dict[int, PromiseCap] = {}
         self.embargoes: IdTable[PromiseCap] = IdTable()
-        self.waiting_calls: list[tuple[OutgoingCall, MessageTarget]] = []
+        # Calls waiting for a question to return (Note [limits]), each with a reference to the
+        # raw import or pipeline it goes through, so that neither is released or finished first.
+        # A Disembargo sent meanwhile waits in the same line, behind the calls it must follow.
+        self.waiting_calls: list[tuple[OutgoingCall | Disembargo, MessageTarget, Cap | None]] = []
         self.incoming_call_bytes = 0
         self.decoder = FrameDecoder(vat.limits.read)
         self.outgoing: list[bytes] = []
@@ -233,16 +239,12 @@ class Connection:
         if msg.send_results_to == SendResultsTo.YOURSELF:
             answer.send_results_to_yourself = True
         elif msg.send_results_to != SendResultsTo.CALLER:
+            # Level 3; C++ aborts on it too ("Unsupported `Call.sendResultsTo`.").
             vat.release_all(caps)
             vat.release(target)
-            vat.settle(
-                answer.pending,
-                exception=RpcException(
-                    "sendResultsTo.thirdParty is not supported (level 3)",
-                    ExceptionType.UNIMPLEMENTED,
-                ),
+            raise ProtocolViolation(
+                f"Call {msg.question_id}: sendResultsTo.thirdParty is not supported (level 3)"
             )
-            return
         if self.incoming_call_bytes + size > vat.limits.max_incoming_call_bytes:
             vat.release_all(caps)
             vat.release(target)
@@ -266,8 +268,10 @@ class Connection:
     def handle_return(self, msg: Return) -> None:
         """The peer answers one of our questions."""
         question = self.questions.get(msg.answer_id)
-        if question is None or question.returned:
+        if question is None:
             raise ProtocolViolation(f"Return for unknown question id {msg.answer_id}")
+        if question.returned:
+            raise ProtocolViolation(f"duplicate Return for question id {msg.answer_id}")
         question.returned = True
         vat = self.vat
         if question.finish_sent:
@@ -285,6 +289,7 @@ class Connection:
                 )
             # The peer keeps the results until our Finish (Note [tail calls] in vat.py).
             question.results_elsewhere = True
+            self.flush_waiting_calls()
             return
         if kind == ReturnKind.RESULTS:
             assert msg.results is not None
@@ -317,9 +322,14 @@ class Connection:
                 f"unsupported Return kind {kind.name} (level 3) for question {msg.answer_id}"
             )
         question.wants_finish = True
-        if msg.no_finish_needed:
+        # rpc.capnp: noFinishNeeded "implies that the results do not contain any capabilities".
+        # If they do, the peer must keep the answer for the Disembargos and pipelined calls that
+        # may still name it, so we finish it as usual (a Finish it may silently ignore).
+        if msg.no_finish_needed and not (msg.results is not None and msg.results.cap_table):
             question.finish_sent = True
         self.maybe_finish(question)
+        # A returned question no longer counts against max_questions, even before its Finish.
+        self.flush_waiting_calls()
 
     def handle_finish(self, msg: Finish) -> None:
         """The peer is done with (or cancels) one of our answers."""
@@ -334,6 +344,12 @@ class Connection:
             del self.answers[answer.id]
             if msg.release_result_caps:
                 for export_id in answer.result_exports:
+                    if export_id not in self.exports:
+                        # The peer already released these references with Release (C++ aborts).
+                        raise ProtocolViolation(
+                            f"Finish {answer.id} releases result export id {export_id}, "
+                            "which the peer no longer holds"
+                        )
                     self.release_export(export_id, 1)
             vat.release_results(answer.pending)
             return
@@ -365,10 +381,12 @@ class Connection:
             target = vat.add_ref(BrokenCap(msg.exception))
         promise = self.promise_imports.get(msg.promise_id)
         if promise is None:
-            if msg.promise_id in self.imports:
+            imp = self.imports.get(msg.promise_id)
+            if imp is not None and not imp.is_promise:
                 vat.release(target)
                 raise ProtocolViolation(f"Resolve for import {msg.promise_id}, not a promise")
-            # We released the promise while the Resolve was on its way: drop the resolution.
+            # We released the promise (or all but its raw import, Note [tribble]) while the
+            # Resolve was on its way: drop the resolution, as C++ does.
             vat.release(target)
             return
         del self.promise_imports[msg.promise_id]
@@ -386,7 +404,7 @@ class Connection:
                 )
             embargo_id = msg.embargo_id
             self.vat.later(
-                lambda: self.send(
+                lambda: self.send_disembargo(
                     Disembargo(reflected, DisembargoKind.RECEIVER_LOOPBACK, embargo_id)
                 )
             )
@@ -541,6 +559,7 @@ class Connection:
                 self.imports[desc.id] = imp
             imp.remote_refs += 1
             if kind == CapKind.SENDER_PROMISE:
+                imp.is_promise = True
                 promise = self.promise_imports.get(desc.id)
                 if promise is None:
                     promise = PromiseCap(vat.add_ref(imp))
@@ -642,11 +661,39 @@ class Connection:
 
     def send_call(self, call: OutgoingCall, target: MessageTarget) -> None:
         """Ask a question: send ``call`` to ``target`` on this connection."""
-        vat = self.vat
-        if self.waiting_calls or len(self.questions) >= vat.limits.max_questions:
-            self.waiting_calls.append((call, target))
+        if self.waiting_calls or self._questions_full():
+            self.waiting_calls.append((call, target, self._pin(target)))
             return
+        self._ask(call, target)
+
+    def _questions_full(self) -> bool:
+        """Whether max_questions questions await their Return (Note [limits])."""
+        limit = self.vat.limits.max_questions
+        if len(self.questions) < limit:
+            return False
+        # Returned questions kept for a Finish (pinned pipelines) do not count; counting them
+        # could deadlock a call waiting to go out through one of them.
+        return sum(1 for _, q in self.questions.items() if not q.returned) >= limit
+
+    def _pin(self, target: MessageTarget) -> Cap | None:
+        """A new reference to the raw import or pipeline ``target`` names, if we hold one."""
+        cap: Cap | None
+        if target.import_id is not None:
+            cap = self.imports.get(target.import_id)
+        else:
+            pa = target.promised_answer
+            assert pa is not None
+            question = self.questions.get(pa.question_id)
+            cap = question.pipeline_caps.get(pa.transform) if question is not None else None
+        return self.vat.add_ref(cap) if cap is not None else None
+
+    def _ask(self, call: OutgoingCall, target: MessageTarget) -> None:
+        vat = self.vat
         pending = call.pending
+        if pending.done:
+            # Canceled while it waited for a question id: it never goes out.
+            vat.release_all(call.caps)
+            return
         try:
             descs, _ = self.describe_all(call.caps)
         except ExportLimitReached:
@@ -678,13 +725,35 @@ class Connection:
         self.send(Bootstrap(question.id))
         self.vat.attach_pipeline(pending, question)
 
+    def send_disembargo(self, msg: Disembargo) -> None:
+        """Send ``msg``, behind any calls still waiting for a question (E-order)."""
+        if self.waiting_calls:
+            self.waiting_calls.append((msg, msg.target, self._pin(msg.target)))
+        else:
+            self.send(msg)
+
     def flush_waiting_calls(self) -> None:
         """Send calls that waited for a free question id, in order."""
         while (
-            self.open and self.waiting_calls and len(self.questions) < self.vat.limits.max_questions
+            self.open
+            and self.waiting_calls
+            and (isinstance(self.waiting_calls[0][0], Disembargo) or not self._questions_full())
         ):
-            call, target = self.waiting_calls.pop(0)
-            self.send_call(call, target)
+            call, target, pinned = self.waiting_calls.pop(0)
+            if isinstance(call, Disembargo):
+                self.send(call)
+            elif (
+                isinstance(pinned, PipelineCap)
+                and pinned.question.finish_sent
+                and not pinned.question.results_elsewhere
+            ):
+                # The answer came back with noFinishNeeded while the call waited: the peer has
+                # forgotten it, so the call goes where the results point instead.
+                self.vat.dispatch(pinned, call)
+            else:
+                self._ask(call, target)  # not send_call: that would queue it behind the rest
+            if pinned is not None:
+                self.vat.release(pinned)
 
     def maybe_finish(self, question: Question) -> None:
         """Send Finish once the question is no longer needed (Note [question lifetime])."""

@@ -13,14 +13,24 @@ __all__ = ["RpcLimits"]
 class RpcLimits:
     """Configurable bounds; every one is enforced by the core and covered by tests.
 
-    - ``max_questions``: questions in flight per connection; further calls wait in order.
-    - ``max_exports``: capabilities exported per connection; past it, the message that would
-      export one more fails with an ``overloaded`` exception instead.
-    - ``max_incoming_call_bytes``: total size of calls received and not yet returned on one
-      connection; past it, new calls are answered with an ``overloaded`` exception.
-    - ``stream_window_bytes``: bytes of streaming calls in flight per capability before the
-      sender is told to wait.
-    - ``read``: wire limits for every received message.
+    - ``max_questions``: questions awaiting their Return per connection. Further calls wait,
+      in order, and go out as Returns arrive; a waiting call keeps the import or answer it
+      targets alive (no Release or Finish before it is sent), and one canceled while waiting
+      never goes out. Bootstrap requests count but are never held back.
+    - ``max_exports``: distinct export ids per connection (sending an exported capability
+      again does not count). The Call that would export one more fails locally with an
+      ``overloaded`` exception and is not sent; a Return becomes an ``overloaded`` exception
+      Return, a Resolve resolves to that exception; references already taken are given back.
+    - ``max_incoming_call_bytes``: frame bytes of calls received on one connection and not yet
+      answered (Return sent, or canceled). A call that would go past it is answered with an
+      ``overloaded`` exception without running. (C++'s ``setFlowLimit`` stops reading instead.)
+    - ``stream_window_bytes``: params bytes of streaming calls in flight per capability;
+      ``Vat.stream_window_full`` is true from there until Returns bring it below. Calls are
+      sent at once regardless; waiting is up to the application.
+    - ``read``: wire limits for every received message. A frame over the segment, size or
+      traversal limit, or an RPC message whose decoding overruns traversal or nesting, aborts
+      the connection; an overrun while the application reads a payload is a
+      :class:`~capnrpc_core.errors.DecodeError` raised to it.
     """
 
     max_questions: int = 1 << 16

@@ -411,6 +411,10 @@ class Vat:
         self.settle(call.pending, exception=exception)
 
     def _deliver(self, target: LocalCap, call: OutgoingCall) -> None:
+        if call.pending.done:
+            # Canceled while it waited (behind a streaming call, or a promise): never runs.
+            self.release_all(call.caps)
+            return
         if target.broken is not None:
             self._fail_call(call, target.broken)
             return
@@ -430,6 +434,9 @@ class Vat:
         if delivery.done:
             raise LocalUsageError(f"{delivery!r} was already answered")
         delivery.done = True
+        # Break the delivery <-> call cycle: it would keep the server object (and whatever
+        # capabilities it holds) alive until the cyclic GC runs, delaying their Releases.
+        delivery.pending.delivery = None
         params_caps = delivery.params_caps
         delivery.params_caps = []
         delivery.params = None
@@ -667,7 +674,9 @@ class Vat:
                 else:
                     conn, wire_target = old
                     embargo_id = conn.embargoes.add(promise)
-                    conn.send(Disembargo(wire_target, DisembargoKind.SENDER_LOOPBACK, embargo_id))
+                    conn.send_disembargo(
+                        Disembargo(wire_target, DisembargoKind.SENDER_LOOPBACK, embargo_id)
+                    )
                     promise.embargoed = True
         promise.resolved = target
         promise.inner = None
@@ -797,8 +806,11 @@ class Vat:
             self.settle(question.pending, exception=exception)
         waiting = conn.waiting_calls
         conn.waiting_calls = []
-        for call, _ in waiting:
-            self._fail_call(call, exception)
+        for call, _, pinned in waiting:
+            if isinstance(call, OutgoingCall):
+                self._fail_call(call, exception)
+            if pinned is not None:
+                self.release(pinned)
         for _, promise in list(conn.promise_imports.items()):
             self.resolve_promise(promise, self.add_ref(BrokenCap(exception)))
         conn.promise_imports.clear()

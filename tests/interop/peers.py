@@ -10,6 +10,7 @@ import select
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,32 +22,38 @@ from capnrpc_core.rpc import CallReturned, Cap, DeliverCall, Delivery, PendingCa
 HERE = Path(__file__).resolve().parent
 SCHEMA = HERE.parent / "schemas" / "interop.capnp"
 interop = load(SCHEMA)
+PEER = HERE / "pycapnp_peer.py"
+CALCULATOR_PEER = HERE / "pycapnp_calculator.py"
 
 
 @contextlib.contextmanager
-def pycapnp_server(timeout: float = 20.0) -> Iterator[int]:
-    """Run tests/interop/pycapnp_peer.py as a server; yield its port; kill it afterwards."""
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "pycapnp_peer.py"), "server"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], timeout)
-        if not ready:
-            raise TimeoutError("the pycapnp peer did not start")
-        line = proc.stdout.readline()
-        if not line.startswith("PORT "):
-            raise RuntimeError(
-                f"pycapnp peer said {line!r}: {proc.stderr.read() if proc.stderr else ''}"
-            )
-        yield int(line.split()[1])
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
+def pycapnp_server(timeout: float = 20.0, script: Path = PEER) -> Iterator[int]:
+    """Run a pycapnp peer script (``script server``); yield its port; kill it afterwards."""
+    # stderr goes to a file: a pipe nobody reads would fill up with the peer's tracebacks (it
+    # prints one for every exception its server methods raise) and stall it.
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), "server"],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            assert proc.stdout is not None
+            ready, _, _ = select.select([proc.stdout], [], [], timeout)
+            if not ready:
+                raise TimeoutError("the pycapnp peer did not start")
+            line = proc.stdout.readline()
+            if not line.startswith("PORT "):
+                proc.kill()
+                proc.wait(timeout=10)
+                errors.seek(0)
+                raise RuntimeError(f"pycapnp peer said {line!r}: {errors.read()}")
+            yield int(line.split()[1])
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 class CorePeer:

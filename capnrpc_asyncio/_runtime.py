@@ -1,0 +1,334 @@
+"""The asyncio runtime of one vat: promises you await, server methods run as tasks, the pump.
+
+See docs/drivers-asyncio.md. Everything protocol-shaped happens in ``capnrpc_core``; this module
+only waits, wakes and schedules.
+
+Note [delivery order]
+~~~~~~~~~~~~~~~~~~~~~
+Cap'n Proto promises E-order: calls to one object start in the order they were made. asyncio
+runs ``call_soon`` callbacks first in, first out, and a new task takes its first step in such a
+callback. Deliveries are queued and started by one callback, :meth:`AsyncioVat._dispatch`: a
+plain method runs right there, to completion; an ``async def`` method becomes a task, and the
+rest of the queue waits for a ``_dispatch`` scheduled *after* that task's first step. So every
+method has begun (up to its first real suspension) before the next one starts, as with the trio
+driver and the C++ reference, without a dispatcher task to wake per call.
+
+Note [cancel before start]
+~~~~~~~~~~~~~~~~~~~~~~~~~~
+``Task.cancel()`` on a task that has not taken its first step throws into a coroutine that never
+ran, so no ``try`` in it can answer the call. A delivery's task therefore registers itself (in
+``_running``) on its first step, and only registered tasks are cancelled; a task canceled before
+that finds ``delivery.canceled`` (or the vat closed) on its first step and answers for itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from contextlib import AbstractContextManager, asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from capnrpc_core import RpcError
+from capnrpc_core.driver import (
+    Pump,
+    await_delivery,
+    begin_delivery,
+    describe_frame,
+    invoke,
+    new_core_vat,
+    refuse_delivery,
+)
+from capnrpc_core.rpc import Cap, Connection, Delivery, PendingCall, RpcException, RpcLimits
+from capnrpc_core.schema import interfaces
+from capnrpc_core.schema.interfaces import Invocation, Server
+
+if TYPE_CHECKING:
+    from capnrpc_asyncio._connection import Connection as AsyncioConnection
+
+__all__ = ["AsyncioVat", "Promise", "open_vat"]
+
+log = logging.getLogger("capnrpc")
+wire_log = logging.getLogger("capnrpc.wire")
+
+FrameObserver = Callable[["AsyncioConnection", str, bytes], None]
+
+
+class Promise(interfaces.Promise):
+    """A call in flight: ``await`` it for the results (pipelining: see the base class).
+
+    Cancelling the task that awaits it (``task.cancel()``, ``asyncio.timeout()``) cancels the
+    call: the peer gets a Finish. Awaiting a streaming call's promise waits only while the
+    capability's stream window is full.
+    """
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._wait().__await__()
+
+    async def _wait(self) -> Any:
+        runtime = cast(AsyncioVat, self._runtime)
+        call = self._call
+        if self._stream is not None:
+            await runtime._wait_stream_window(self._stream[0])
+            self._stream_ready_check()
+            return self._result() if call.done else None
+        if not (call.done or self._canceled):
+            try:
+                await runtime._wait_call(call)
+            except asyncio.CancelledError:
+                self.cancel()
+                runtime._wake_waiters(call)
+                raise
+            if not call.done:
+                raise RpcError("failed", "the call was canceled")
+        return self._result()
+
+
+class AsyncioVat:
+    """A vat driven by asyncio: the :class:`~capnrpc_core.schema.interfaces.Runtime` of its clients.
+
+    Made by :func:`open_vat` (or by ``connect``/``serve`` when no vat is passed). ``vat`` is the
+    core :class:`~capnrpc_core.rpc.Vat` (or a trace recorder standing in for it).
+    """
+
+    def __init__(self, vat: Any, name: str = "vat") -> None:
+        self.vat = vat
+        self.name = name
+        self._loop = asyncio.get_running_loop()
+        self._pump = Pump(vat, self)
+        self._pump.observer = self._observe_frame
+        self._waiters: dict[PendingCall, list[asyncio.Future[None]]] = {}
+        self._stream_event = asyncio.Event()
+        self._deliveries: deque[Delivery] = deque()
+        self._dispatching = False
+        self._tasks: set[asyncio.Task[Any]] = set()  # reader tasks of stream pairs
+        self._method_tasks: set[asyncio.Task[Any]] = set()
+        self._running: dict[Delivery, asyncio.Task[Any]] = {}
+        self._connections: dict[Connection, AsyncioConnection] = {}
+        self.frame_observer: FrameObserver | None = None
+        self.closed = False
+
+    # -- the Runtime protocol ------------------------------------------------------------------
+
+    def make_promise(self, call: PendingCall, result_type: Any) -> Promise:
+        """A :class:`Promise` for ``call``."""
+        return Promise(self, call, result_type)
+
+    def lock(self) -> AbstractContextManager[None]:
+        """No lock: everything runs on the event loop's thread."""
+        return contextlib.nullcontext()
+
+    def flush(self) -> None:
+        """Route the vat's events and output now."""
+        self._pump.drain()
+
+    def release_later(self, ref: Cap | PendingCall) -> None:
+        """Release ``ref`` soon on the loop's thread (safe from finalizers and other threads)."""
+        if self._pump.release_later(ref) and not self.closed:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to release
+                self._loop.call_soon_threadsafe(self._pump.drain)
+
+    # -- application helpers -------------------------------------------------------------------
+
+    def local_client(self, server: Server, interface_type: type[Any] | None = None) -> Any:
+        """A client for a local :class:`Server` object (calls run in this vat's tasks)."""
+        return interfaces.local_client(self, server, interface_type)
+
+    @property
+    def connections(self) -> list[AsyncioConnection]:
+        """The open connections of this vat."""
+        return list(self._connections.values())
+
+    # -- the pump's handler --------------------------------------------------------------------
+
+    def deliver(self, delivery: Delivery) -> None:
+        if self.closed:
+            refuse_delivery(self.vat, delivery)
+            return
+        self._deliveries.append(delivery)
+        if not self._dispatching:
+            self._dispatching = True
+            self._loop.call_soon(self._dispatch)
+
+    def delivery_canceled(self, delivery: Delivery) -> None:
+        task = self._running.get(delivery)
+        if task is not None:
+            task.cancel()
+
+    def call_returned(self, call: PendingCall) -> None:
+        self._wake_waiters(call)
+
+    def stream_ready(self, call: PendingCall) -> None:
+        self._stream_event.set()
+        self._stream_event = asyncio.Event()
+
+    def send(self, conn: Connection, data: bytes) -> None:
+        ac = self._connections.get(conn)
+        if ac is not None:
+            ac._queue(data)
+
+    def connection_closed(
+        self, conn: Connection, exception: RpcException | None, by_peer: bool
+    ) -> None:
+        ac = self._connections.pop(conn, None)
+        if ac is not None:
+            ac._closed_by_core(exception, by_peer)
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    async def _wait_call(self, call: PendingCall) -> None:
+        # One future per waiter: cancelling a task cancels the future it awaits.
+        future: asyncio.Future[None] = self._loop.create_future()
+        waiters = self._waiters.get(call)
+        if waiters is None:
+            self._waiters[call] = [future]
+        else:
+            waiters.append(future)
+        try:
+            await future
+        finally:
+            waiters = self._waiters.get(call)
+            if waiters is not None and future in waiters:
+                waiters.remove(future)
+                if not waiters:
+                    del self._waiters[call]
+
+    def _wake_waiters(self, call: PendingCall) -> None:
+        for future in self._waiters.pop(call, ()):
+            if not future.done():
+                future.set_result(None)
+
+    async def _wait_stream_window(self, target: Cap) -> None:
+        while self.vat.stream_window_full(target):
+            await self._stream_event.wait()
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _add_connection(self, core: Connection, ac: AsyncioConnection, observe: bool) -> None:
+        self._connections[core] = ac
+        if observe or self.frame_observer is not None or wire_log.isEnabledFor(logging.DEBUG):
+            self._pump.observe(core)
+
+    def _observe_frame(self, core: Connection, direction: str, frame: bytes) -> None:
+        ac = self._connections.get(core)
+        observer = self.frame_observer
+        if observer is not None and ac is not None:
+            try:
+                observer(ac, direction, frame)
+            except Exception:
+                # Not the protocol's business: the vat must not break because a watcher did.
+                log.exception("frame observer %r failed; it is removed", observer)
+                self.frame_observer = None
+        if wire_log.isEnabledFor(logging.DEBUG):
+            arrow = "->" if direction == "send" else "<-"
+            wire_log.debug("%s %s %s", core.name, arrow, describe_frame(frame))
+
+    def _spawn(
+        self, coro: Awaitable[Any], name: str | None = None, *, method: bool = False
+    ) -> asyncio.Task[Any]:
+        """A task owned by the vat (cancelled and awaited when it closes)."""
+        task: asyncio.Task[Any] = self._loop.create_task(cast(Any, coro), name=name)
+        tasks = self._method_tasks if method else self._tasks
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return task
+
+    # -- running server methods ----------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Start queued deliveries in order (Note [delivery order])."""
+        deliveries = self._deliveries
+        try:
+            while deliveries:
+                delivery = deliveries.popleft()
+                invocation = begin_delivery(self, delivery)
+                if invocation is None:
+                    continue
+                awaitable = invoke(self, delivery, invocation)
+                if awaitable is not None:
+                    self._spawn(self._run(delivery, invocation, awaitable), method=True)
+                    if deliveries:
+                        self._loop.call_soon(self._dispatch)
+                        return
+        except BaseException:
+            if deliveries:
+                self._loop.call_soon(self._dispatch)
+                return
+            self._dispatching = False
+            raise
+        self._dispatching = False
+
+    async def _run(
+        self, delivery: Delivery, invocation: Invocation, awaitable: Awaitable[Any]
+    ) -> None:
+        if delivery.canceled or self.closed:  # Note [cancel before start]
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()
+            if not delivery.done:
+                if self.closed:
+                    refuse_delivery(self.vat, delivery)
+                    self.flush()
+                else:
+                    interfaces.cancel_delivery(self, delivery)
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._running[delivery] = task
+        try:
+            await await_delivery(self, delivery, invocation, awaitable)
+        finally:
+            del self._running[delivery]
+
+    async def aclose(self) -> None:
+        """Close every connection of the vat and stop its tasks."""
+        if self.closed:
+            return
+        self.closed = True
+        conns = list(self._connections.values())
+        for ac in conns:
+            ac._disconnect("the vat was closed")
+        try:
+            for ac in conns:
+                await ac.wait_closed()
+        finally:
+            current = asyncio.current_task()
+            # Methods not started yet answer for themselves (Note [cancel before start]).
+            cancel = [*self._running.values(), *self._tasks]
+            for task in cancel:
+                if task is not current:
+                    task.cancel()
+            tasks = [t for t in (*self._method_tasks, *self._tasks) if t is not current]
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@asynccontextmanager
+async def open_vat(
+    *,
+    bootstrap: object | None = None,
+    limits: RpcLimits | None = None,
+    name: str = "vat",
+    trace_path: str | Path | None = None,
+) -> AsyncIterator[AsyncioVat]:
+    """A vat whose connections (``connect``/``serve`` with ``vat=``) can share capabilities.
+
+    ``bootstrap`` is the capability peers get by default (a :class:`Server` object);
+    ``trace_path`` writes the vat's whole history there (``capnrpc_core.rpc.trace`` format).
+    """
+    with contextlib.ExitStack() as files:
+        trace: Callable[[str], None] | None = None
+        if trace_path is not None:
+            sink = files.enter_context(Path(trace_path).open("w", encoding="utf-8"))
+
+            def trace(line: str) -> None:
+                sink.write(line + "\n")
+
+        core = new_core_vat(bootstrap, limits=limits, name=name, trace=trace)
+        runtime = AsyncioVat(core, name)
+        try:
+            yield runtime
+        finally:
+            await runtime.aclose()

@@ -1,0 +1,576 @@
+"""What every driver does that needs no IO: addresses, bootstrap objects, the pump, wire text.
+
+A driver (trio, asyncio, blocking sockets) owns sockets, tasks and waiting. Everything else it
+would otherwise write again lives here, so the drivers stay small and behave alike:
+
+- :func:`parse_address` / :func:`tcp_address`: ``"tcp://host:port"`` and ``"unix:/path"``;
+- :func:`bootstrap_cap`: a Server, client or capability offered as a bootstrap, as a core ref;
+- :func:`receive`: feed a connection with its own bootstrap capability in force;
+- :func:`new_core_vat`, :func:`check_serve_bootstrap`, :func:`connection_bootstrap`,
+  :func:`check_vat_options`, :func:`peer_address`: what ``open_vat``, ``connect`` and ``serve``
+  of every driver check and decide;
+- :func:`begin_delivery`, :func:`invoke`, :func:`await_delivery`, :func:`refuse_delivery`: how
+  a delivery runs, whatever schedules it;
+- :class:`Pump`: after every vat command, hand deferred releases to the vat, route every event
+  to the driver, and collect each connection's output (Note [pump order]);
+- :func:`describe_frame`: one compact line per RPC message, for logs and the demo.
+
+Note [pump order]
+~~~~~~~~~~~~~~~~~
+Events come out in the order the core made them, so a driver sees ``CallReturned`` for a call
+before the ``ConnectionClosed`` that failed later ones. Output is collected after the events of
+one pass and before ``connection_closed`` is reported, so that the last bytes the core queued on
+a closing connection (an ``Abort``) reach the transport before the driver closes it. A closed
+connection is then dropped from ``vat.connections``: the core keeps it there for inspection, a
+long-running server must not.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from capnrpc_core.errors import DecodeError, LocalUsageError
+from capnrpc_core.rpc import codec
+from capnrpc_core.rpc.calls import Delivery, PendingCall
+from capnrpc_core.rpc.caps import Cap, LocalCap
+from capnrpc_core.rpc.connection import Connection
+from capnrpc_core.rpc.events import (
+    CallReturned,
+    ConnectionClosed,
+    DeliverCall,
+    DeliveryCanceled,
+    ServerReleased,
+    StreamReady,
+)
+from capnrpc_core.rpc.limits import RpcLimits
+from capnrpc_core.rpc.messages import (
+    Abort,
+    Bootstrap,
+    Call,
+    CapDescriptor,
+    CapKind,
+    Disembargo,
+    ExceptionType,
+    Finish,
+    Message,
+    MessageTarget,
+    Release,
+    Resolve,
+    Return,
+    ReturnKind,
+    RpcException,
+    SendResultsTo,
+    Unimplemented,
+    Unknown,
+)
+from capnrpc_core.rpc.vat import Vat
+from capnrpc_core.schema.interfaces import (
+    Client,
+    Invocation,
+    Runtime,
+    Server,
+    cancel_delivery,
+    fail_delivery,
+    finish_delivery,
+    method_display_name,
+    release_now,
+    start_delivery,
+)
+from capnrpc_core.wire.framing import decode_frame
+from capnrpc_core.wire.reader import MessageReader
+
+__all__ = [
+    "Address",
+    "BootstrapSpec",
+    "EventHandler",
+    "Pump",
+    "await_delivery",
+    "begin_delivery",
+    "bootstrap_cap",
+    "check_serve_bootstrap",
+    "check_vat_options",
+    "connection_bootstrap",
+    "core_vat",
+    "describe_frame",
+    "describe_message",
+    "invoke",
+    "new_core_vat",
+    "parse_address",
+    "peer_address",
+    "receive",
+    "refuse_delivery",
+    "tcp_address",
+]
+
+
+# == addresses ====================================================================================
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A parsed address: ``kind`` is ``"tcp"`` (``host``, ``port``) or ``"unix"`` (``path``)."""
+
+    kind: str
+    host: str = ""
+    port: int = 0
+    path: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "unix":
+            return f"unix:{self.path}"
+        return tcp_address(self.host, self.port)
+
+
+def parse_address(text: str) -> Address:
+    """Parse ``"tcp://host:port"`` (IPv6 hosts in brackets) or ``"unix:/path"``."""
+    if text.startswith("unix:"):
+        path = text[len("unix:") :]
+        if path.startswith("//"):
+            path = path[2:]
+        if not path:
+            raise LocalUsageError(f"unix address without a path: {text!r}")
+        return Address("unix", path=path)
+    if text.startswith("tcp://"):
+        rest = text[len("tcp://") :].rstrip("/")
+        if rest.startswith("["):
+            host, sep, port = rest[1:].partition("]:")
+        else:
+            host, sep, port = rest.rpartition(":")
+        if not sep or not port.isdigit() or int(port) > 65535:
+            raise LocalUsageError(f"tcp address needs host:port, got {text!r}")
+        return Address("tcp", host=host, port=int(port))
+    raise LocalUsageError(f"unknown address {text!r}: use 'tcp://host:port' or 'unix:/path'")
+
+
+def tcp_address(host: str, port: int) -> str:
+    """``tcp://host:port``, with an IPv6 host in brackets."""
+    return f"tcp://[{host}]:{port}" if ":" in host else f"tcp://{host}:{port}"
+
+
+def peer_address(name: object) -> str:
+    """A socket's ``getpeername()`` as an address string (``tcp://h:p`` or ``unix:/path``)."""
+    if isinstance(name, tuple) and len(name) >= 2:
+        return tcp_address(str(name[0]), int(name[1]))
+    if isinstance(name, bytes):
+        name = name.decode(errors="replace")
+    if isinstance(name, str):
+        # An AF_UNIX client socket is usually unnamed (an empty string).
+        return f"unix:{name or '(unnamed)'}"
+    return "unknown"
+
+
+# == bootstrap objects ============================================================================
+
+
+def core_vat(vat: Any) -> Vat:
+    """The :class:`Vat` itself, also when ``vat`` is a trace recorder standing in for one."""
+    inner = getattr(vat, "vat", None)
+    return inner if isinstance(inner, Vat) else vat
+
+
+def bootstrap_cap(vat: Any, obj: object) -> Cap:
+    """A new reference for ``obj`` offered as a bootstrap capability.
+
+    ``obj`` is a :class:`Server` (served by ``vat``), a client of ``vat`` or a core capability.
+    """
+    if isinstance(obj, Server):
+        cap: Cap = vat.local_cap(obj, type(obj)._streaming_methods())
+        return cap
+    if isinstance(obj, Client):
+        if obj.runtime.vat is not vat:
+            raise LocalUsageError(
+                "a client used as a bootstrap capability must belong to the same vat"
+            )
+        return vat.add_ref(obj.cap)
+    if isinstance(obj, Cap):
+        ref: Cap = vat.add_ref(obj)
+        return ref
+    raise LocalUsageError(
+        f"a bootstrap capability must be a Server object, a client or a factory, not {obj!r}"
+    )
+
+
+def set_vat_bootstrap(vat: Any, obj: object) -> None:
+    """Make ``obj`` the vat-wide bootstrap capability (replacing any earlier one)."""
+    core = core_vat(vat)
+    old = core.bootstrap_cap
+    core.bootstrap_cap = bootstrap_cap(vat, obj)
+    if old is not None:
+        vat.release(old)
+
+
+def streaming_aware(vat: Any) -> None:
+    """Give a bootstrap object passed to ``Vat(bootstrap=...)`` its streaming methods."""
+    cap = core_vat(vat).bootstrap_cap
+    if isinstance(cap, LocalCap) and isinstance(cap.server, Server):
+        cap.streaming_methods = type(cap.server)._streaming_methods()
+
+
+def receive(vat: Any, conn: Connection, data: bytes, bootstrap: Cap | None = None) -> None:
+    """``vat.receive_data(conn, data)``, answering Bootstrap with ``bootstrap`` if given.
+
+    The core has one bootstrap capability per vat; a served listener whose bootstrap is a
+    factory has one per connection, put in place while that connection's input is handled.
+    """
+    if bootstrap is None:
+        vat.receive_data(conn, data)
+        return
+    core = core_vat(vat)
+    saved = core.bootstrap_cap
+    core.bootstrap_cap = bootstrap
+    try:
+        vat.receive_data(conn, data)
+    finally:
+        core.bootstrap_cap = saved
+
+
+BootstrapSpec = Server | Client | Callable[[str], Any] | None
+"""What ``serve()`` offers: a Server object, a client, a factory of either per peer, or None."""
+
+
+def new_core_vat(
+    bootstrap: object | None,
+    *,
+    limits: RpcLimits | None,
+    name: str,
+    trace: Callable[[str], None] | None = None,
+) -> Any:
+    """The core vat of a driver's ``open_vat``: a :class:`Vat`, or a trace recorder for one.
+
+    ``trace`` receives every trace line (header first) when given (``capnrpc_core.rpc.trace``).
+    """
+    if bootstrap is not None and not isinstance(bootstrap, Server | Cap):
+        raise LocalUsageError(f"open_vat(bootstrap=...) takes a Server object, not {bootstrap!r}")
+    core: Any
+    if trace is not None:
+        from capnrpc_core.rpc.trace import TraceRecorder
+
+        core = TraceRecorder(bootstrap, limits=limits, name=name, sink=trace)
+        for line in core.lines:  # the header, written before the sink was attached
+            trace(line)
+    else:
+        core = Vat(bootstrap, limits=limits, name=name)
+    streaming_aware(core)
+    return core
+
+
+def check_vat_options(vat: object | None, limits: object | None, trace_path: object) -> None:
+    """``connect``/``serve`` with ``vat=``: limits and traces belong to that vat instead."""
+    if vat is not None and (limits is not None or trace_path is not None):
+        raise LocalUsageError("limits and trace_path belong to the vat: pass them to open_vat")
+
+
+def check_serve_bootstrap(bootstrap: object, vat: object | None) -> None:
+    """Raise :class:`LocalUsageError` unless ``serve()`` can offer ``bootstrap``."""
+    if isinstance(bootstrap, Client) and vat is None:
+        raise LocalUsageError(
+            "a client served as the bootstrap capability must belong to the serving vat: "
+            "pass vat= (the vat the client came from)"
+        )
+    if not isinstance(bootstrap, Server | Client | None) and not callable(bootstrap):
+        raise LocalUsageError(
+            f"serve() takes a Server object, a client or a factory, not {bootstrap!r}"
+        )
+
+
+def connection_bootstrap(vat: Any, bootstrap: BootstrapSpec, peer: str, shared: bool) -> Cap | None:
+    """The bootstrap capability of one accepted connection, or None for the vat-wide one.
+
+    A vat of the listener's own already has ``bootstrap`` as its vat-wide capability; a
+    ``shared`` vat (passed with ``vat=``) keeps its own, so each connection gets a reference.
+    A factory is called with the peer's address (its exceptions propagate: close the peer).
+    """
+    if isinstance(bootstrap, Server | Client):
+        return bootstrap_cap(vat, bootstrap) if shared else None
+    if bootstrap is None:
+        return None
+    return bootstrap_cap(vat, bootstrap(peer))
+
+
+# == running deliveries ===========================================================================
+
+
+def refuse_delivery(vat: Any, delivery: Delivery) -> None:
+    """Answer a delivery that arrived after the driver stopped running methods."""
+    vat.return_exception(delivery, RpcException("the vat was closed", ExceptionType.DISCONNECTED))
+
+
+def begin_delivery(runtime: Runtime, delivery: Delivery) -> Invocation | None:
+    """The method call of ``delivery``, or None if it is answered already (or now, failing)."""
+    if delivery.done:
+        return None
+    if delivery.canceled:
+        cancel_delivery(runtime, delivery)
+        return None
+    try:
+        return start_delivery(runtime, delivery)
+    except Exception as exc:
+        fail_delivery(runtime, delivery, exc)
+        return None
+
+
+def invoke(runtime: Runtime, delivery: Delivery, invocation: Invocation) -> Awaitable[Any] | None:
+    """Call the method: None if it is answered already, else an awaitable to run in a task.
+
+    A plain result is answered at once. An awaitable (an ``async def`` method's coroutine, not
+    started yet) is for the driver to run in a task of its own with :func:`await_delivery`.
+    """
+    try:
+        value = invocation.fn(**invocation.kwargs)
+    except Exception as exc:
+        fail_delivery(runtime, delivery, exc)
+        return None
+    if inspect.isawaitable(value):
+        return value
+    finish_delivery(runtime, delivery, invocation, value)
+    return None
+
+
+async def await_delivery(
+    runtime: Runtime, delivery: Delivery, invocation: Invocation, awaitable: Awaitable[Any]
+) -> None:
+    """Await a method's awaitable and answer with its outcome (any event loop).
+
+    A cancellation (any BaseException) answers the call as canceled and propagates.
+    """
+    try:
+        value = await awaitable
+    except Exception as exc:
+        fail_delivery(runtime, delivery, exc)
+    except BaseException:
+        cancel_delivery(runtime, delivery)
+        raise
+    else:
+        finish_delivery(runtime, delivery, invocation, value)
+
+
+# == the pump =====================================================================================
+
+
+class EventHandler(Protocol):
+    """What a driver does with the core's events and output (see :class:`Pump`)."""
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Run ``delivery`` (in order with earlier ones; see the driver docs)."""
+        ...
+
+    def delivery_canceled(self, delivery: Delivery) -> None:
+        """Stop the running method of ``delivery`` if possible."""
+        ...
+
+    def call_returned(self, call: PendingCall) -> None:
+        """Wake whoever waits for ``call``."""
+        ...
+
+    def stream_ready(self, call: PendingCall) -> None:
+        """Wake whoever waits for a stream window."""
+        ...
+
+    def send(self, conn: Connection, data: bytes) -> None:
+        """Queue ``data`` for ``conn``'s transport (never blocks)."""
+        ...
+
+    def connection_closed(
+        self, conn: Connection, exception: RpcException | None, by_peer: bool
+    ) -> None:
+        """``conn`` is closed; its last output was already passed to :meth:`send`."""
+        ...
+
+
+FrameObserver = Callable[[Connection, str, bytes], None]
+
+
+class Pump:
+    """Moves everything out of a vat after each command (Note [pump order]).
+
+    ``observer(conn, direction, frame)`` sees every frame of observed connections (``"send"`` or
+    ``"recv"``), for wire logs and the demo.
+    """
+
+    def __init__(self, vat: Any, handler: EventHandler) -> None:
+        self.vat = vat
+        self.handler = handler
+        self.observer: FrameObserver | None = None
+        self._releases: deque[Cap | PendingCall] = deque()
+        self._observed: list[Connection] = []
+        self._running = False
+        self._again = False
+
+    def observe(self, conn: Connection) -> None:
+        """Report ``conn``'s frames to :attr:`observer` from now on."""
+        if conn.trace is None:
+            conn.trace = []
+        self._observed.append(conn)
+
+    def release_later(self, ref: Cap | PendingCall) -> bool:
+        """Queue a release (any thread). True if the queue was empty: schedule a :meth:`drain`."""
+        first = not self._releases
+        self._releases.append(ref)
+        return first
+
+    def drain(self) -> None:
+        """Releases, events, output, closed connections; until nothing is left. Reentrant."""
+        if self._running:
+            self._again = True
+            return
+        self._running = True
+        try:
+            while True:
+                self._again = False
+                self._step()
+                if not self._again:
+                    break
+        finally:
+            self._running = False
+
+    def _step(self) -> None:
+        vat = self.vat
+        handler = self.handler
+        releases = self._releases
+        while releases:
+            release_now(vat, releases.popleft())
+        closed: list[ConnectionClosed] = []
+        while (event := vat.next_event()) is not None:
+            self._again = True
+            if isinstance(event, DeliverCall):
+                handler.deliver(event.delivery)
+            elif isinstance(event, CallReturned):
+                handler.call_returned(event.call)
+            elif isinstance(event, StreamReady):
+                handler.stream_ready(event.call)
+            elif isinstance(event, DeliveryCanceled):
+                handler.delivery_canceled(event.delivery)
+            elif isinstance(event, ConnectionClosed):
+                closed.append(event)
+            elif isinstance(event, ServerReleased):
+                pass  # the object is garbage once Python drops it too
+        if self._observed:
+            self._report_frames()
+        for conn in list(vat.connections):
+            data = vat.data_to_send(conn)
+            if data:
+                handler.send(conn, data)
+        for event in closed:
+            conn = event.connection
+            if conn in vat.connections:
+                vat.connections.remove(conn)
+            if conn in self._observed:
+                self._report_frames()
+                self._observed.remove(conn)
+            handler.connection_closed(conn, event.exception, event.by_peer)
+        if releases:
+            self._again = True
+
+    def _report_frames(self) -> None:
+        observer = self.observer
+        for conn in self._observed:
+            trace = conn.trace
+            if not trace:
+                continue
+            entries = list(trace)
+            trace.clear()
+            if observer is not None:
+                for direction, frame in entries:
+                    observer(conn, direction, frame)
+
+
+# == messages as text =============================================================================
+
+
+def describe_frame(frame: bytes) -> str:
+    """One framed RPC message as one short line (``Call #1 Calculator.evaluate -> #0.[0]``)."""
+    try:
+        return describe_message(codec.decode_message(MessageReader(decode_frame(frame))))
+    except DecodeError as exc:
+        return f"<malformed: {exc}>"
+
+
+def describe_message(msg: Message) -> str:
+    """A decoded RPC message as one short line (see :func:`describe_frame`)."""
+    if isinstance(msg, Call):
+        name = method_display_name(msg.interface_id, msg.method_id) or (
+            f"{msg.interface_id:#x}.{msg.method_id}"
+        )
+        extra = " (results to yourself)" if msg.send_results_to == SendResultsTo.YOURSELF else ""
+        caps = _caps(msg.params.cap_table)
+        return f"Call #{msg.question_id} {name} -> {_target(msg.target)}{caps}{extra}"
+    if isinstance(msg, Return):
+        return f"Return #{msg.answer_id} {_return_body(msg)}"
+    if isinstance(msg, Finish):
+        flag = " (release result caps)" if msg.release_result_caps else ""
+        return f"Finish #{msg.question_id}{flag}"
+    if isinstance(msg, Bootstrap):
+        return f"Bootstrap #{msg.question_id}"
+    if isinstance(msg, Release):
+        return f"Release import {msg.id} x{msg.reference_count}"
+    if isinstance(msg, Resolve):
+        if msg.cap is not None:
+            return f"Resolve promise {msg.promise_id} -> {_cap(msg.cap)}"
+        return f"Resolve promise {msg.promise_id} -> {_exception(msg.exception)}"
+    if isinstance(msg, Disembargo):
+        return f"Disembargo {msg.kind.name.lower()} #{msg.embargo_id} -> {_target(msg.target)}"
+    if isinstance(msg, Abort):
+        return f"Abort {_exception(msg.exception)}"
+    if isinstance(msg, Unimplemented):
+        return f"Unimplemented ({describe_message(msg.message)})"
+    assert isinstance(msg, Unknown)
+    return f"Unknown message (union member {msg.which})"
+
+
+def _return_body(msg: Return) -> str:
+    kind = msg.kind
+    if kind == ReturnKind.RESULTS:
+        caps = _caps(msg.results.cap_table) if msg.results is not None else ""
+        flag = " (no finish needed)" if msg.no_finish_needed else ""
+        return f"results{caps}{flag}"
+    if kind == ReturnKind.EXCEPTION:
+        return _exception(msg.exception)
+    if kind == ReturnKind.TAKE_FROM_OTHER_QUESTION:
+        return f"take from #{msg.other_question_id}"
+    return {
+        ReturnKind.CANCELED: "canceled",
+        ReturnKind.RESULTS_SENT_ELSEWHERE: "results sent elsewhere",
+    }.get(kind, kind.name.lower())
+
+
+def _exception(exc: RpcException | None) -> str:
+    if exc is None:
+        return "exception"
+    reason = exc.reason if len(exc.reason) <= 80 else exc.reason[:77] + "..."
+    return f"exception {exc.type.name.lower()}: {reason!r}"
+
+
+def _target(target: MessageTarget) -> str:
+    if target.import_id is not None:
+        return f"import {target.import_id}"
+    pa = target.promised_answer
+    assert pa is not None
+    path = "".join(f"[{i}]" for i in pa.transform)
+    return f"answer #{pa.question_id}{path}"
+
+
+def _caps(descs: tuple[CapDescriptor, ...]) -> str:
+    if not descs:
+        return ""
+    return " caps=[" + ", ".join(_cap(d) for d in descs) + "]"
+
+
+def _cap(desc: CapDescriptor) -> str:
+    kind = desc.kind
+    if kind == CapKind.SENDER_HOSTED:
+        return f"export {desc.id}"
+    if kind == CapKind.SENDER_PROMISE:
+        return f"promise {desc.id}"
+    if kind == CapKind.RECEIVER_HOSTED:
+        return f"your export {desc.id}"
+    if kind == CapKind.RECEIVER_ANSWER:
+        assert desc.promised_answer is not None
+        pa = desc.promised_answer
+        return f"your answer #{pa.question_id}" + "".join(f"[{i}]" for i in pa.transform)
+    if kind == CapKind.NONE:
+        return "null"
+    return kind.name.lower()

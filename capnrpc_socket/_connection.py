@@ -1,0 +1,680 @@
+"""Connections over plain sockets: ``connect``, ``serve``, and each connection's IO thread."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import socket
+import ssl
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from capnrpc_core import LocalUsageError, RpcError
+from capnrpc_core.driver import (
+    Address,
+    BootstrapSpec,
+    bootstrap_cap,
+    check_serve_bootstrap,
+    check_vat_options,
+    connection_bootstrap,
+    parse_address,
+    peer_address,
+    receive,
+    tcp_address,
+)
+from capnrpc_core.rpc import Cap, RpcException, RpcLimits
+from capnrpc_core.rpc import Connection as CoreConnection
+from capnrpc_core.schema import interfaces
+from capnrpc_core.schema.interfaces import Client, Server
+from capnrpc_socket._runtime import _SIGNAL_SLICE, DEFAULT_WORKERS, SocketVat, _local, open_vat
+
+__all__ = ["Connection", "Listener", "connect", "serve"]
+
+log = logging.getLogger("capnrpc")
+
+RECEIVE_SIZE = 1 << 16
+SEND_SIZE = 1 << 18
+# After a connection closed, how long its IO thread tries to write what is left (an Abort).
+CLOSE_LINGER = 5.0
+# A TLS handshake of an accepted connection must finish within this many seconds.
+HANDSHAKE_TIMEOUT = 30.0
+
+
+def _wait_event(event: threading.Event, timeout: float | None) -> bool:
+    """``event.wait(timeout)`` that lets Ctrl-C through on the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return event.wait(timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        wait = _SIGNAL_SLICE
+        if deadline is not None:
+            wait = min(wait, deadline - time.monotonic())
+            if wait <= 0:
+                return event.is_set()
+        if event.wait(wait):
+            return True
+
+
+class Connection:
+    """One RPC connection: :meth:`bootstrap` gets the peer's capability.
+
+    Made by :func:`connect` or accepted by :func:`serve`; an IO thread of its own reads and
+    writes its socket. ``close_reason`` says why it closed. Usable from any thread.
+    """
+
+    def __init__(
+        self,
+        runtime: SocketVat,
+        sock: socket.socket,
+        *,
+        peer: str,
+        role: str,
+        bootstrap: Cap | None,
+        handshake: bool = False,
+    ) -> None:
+        self.runtime = runtime
+        self.peer_address = peer
+        self.role = role
+        self.close_reason: RpcError | None = None
+        with runtime.lock():
+            self.core: CoreConnection = runtime.vat.new_connection(f"{role} {peer}")
+        self._sock = sock
+        self._bootstrap = bootstrap
+        self._handshake = handshake
+        self._out = bytearray()
+        self._closing = False
+        self._broken = False
+        self._want_write = False
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._woken = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"capnrpc io {role} {peer}")
+        self._thread.daemon = True
+        self._owned_vat: SocketVat | None = None
+        self._listener: Listener | None = None
+
+    def __repr__(self) -> str:
+        state = "open" if self.core.open else "closed"
+        return f"<capnrpc_socket.Connection {self.role} {self.peer_address} {state}>"
+
+    @property
+    def vat(self) -> SocketVat:
+        """The vat (runtime) this connection belongs to."""
+        return self.runtime
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed (calls on it fail with ``disconnected``)."""
+        return not self.core.open
+
+    def bootstrap(self, interface_type: type[Any] | None = None) -> Any:
+        """A client (of ``interface_type``) for the peer's bootstrap capability, usable at once."""
+        return interfaces.bootstrap_client(self.runtime, self.core, interface_type)
+
+    def close(self) -> None:
+        """Close the connection (pending calls fail with ``disconnected``) and join its thread.
+
+        A connection made by :func:`connect` without ``vat=`` closes its vat too.
+        """
+        with self.runtime.lock():
+            self._disconnect_locked("connection closed locally")
+        self._join()
+        if self._owned_vat is not None:
+            self._owned_vat.close()
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Wait until the connection is closed and its IO thread has ended (False on timeout)."""
+        return _wait_event(self._done, timeout)
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- called by the runtime (with the vat lock held) ----------------------------------------
+
+    def _start(self) -> None:
+        self._thread.start()
+
+    def _queue(self, data: bytes) -> None:
+        self._out += data
+        if threading.current_thread() is not self._thread:
+            self._wake()
+
+    def _wake(self) -> bool:
+        """Wake the IO thread (any thread, no lock needed). False if it is gone."""
+        if self._woken:
+            return True
+        self._woken = True
+        try:
+            self._wake_w.send(b"\0")
+        except BlockingIOError:
+            pass  # full of wake-ups already
+        except OSError:
+            return False
+        return True
+
+    def _disconnect_locked(self, reason: str) -> None:
+        if self.core.open:
+            self.runtime.vat.disconnect(self.core, reason)
+            self.runtime._drain()
+
+    def _closed_by_core(self, exception: RpcException | None, by_peer: bool) -> None:
+        if exception is not None:
+            self.close_reason = RpcError.from_exception(exception)
+        who = "by the peer" if by_peer else "locally"
+        log.info(
+            "connection %s closed %s: %s",
+            self.core.name,
+            who,
+            exception.reason if exception else "",
+        )
+        self._closing = True
+        bootstrap = self._bootstrap
+        if bootstrap is not None:
+            self._bootstrap = None
+            # Not now: the pump is reporting events; it drains this right after.
+            self.runtime._pump.release_later(bootstrap)
+        if threading.current_thread() is not self._thread:
+            self._wake()
+
+    def _join(self) -> None:
+        if threading.current_thread() is self._thread or not self._thread.is_alive():
+            return
+        _wait_event(self._done, None)
+
+    # -- the IO thread -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        _local.io = True
+        runtime = self.runtime
+        try:
+            if self._handshake:
+                self._sock.settimeout(HANDSHAKE_TIMEOUT)
+                _as_ssl(self._sock).do_handshake()
+            self._sock.setblocking(False)
+            self._loop()
+        except OSError as exc:  # ssl.SSLError included
+            self._lost(exc)
+        except BaseException:
+            log.exception("the IO thread of %s failed", self.core.name)
+            with runtime.lock():
+                self._disconnect_locked("internal error in the connection's IO thread")
+        finally:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._wake_r.close()
+            self._wake_w.close()
+            with runtime.lock():
+                # Only a failure before the loop leaves it open.
+                self._disconnect_locked("connection closed")
+                if self._listener is not None:
+                    self._listener.connections.discard(self)
+                runtime._drain()
+            self._done.set()
+
+    def _loop(self) -> None:
+        runtime = self.runtime
+        sock = self._sock
+        selector = selectors.DefaultSelector()
+        try:
+            selector.register(self._wake_r, selectors.EVENT_READ, None)
+            registered = 0
+            reading = True
+            deadline: float | None = None
+            while True:
+                self._write()
+                with runtime.lock():
+                    closing = self._closing
+                    pending = bool(self._out)
+                if closing:
+                    if not pending or self._broken:
+                        return
+                    reading = False
+                    if deadline is None:
+                        deadline = time.monotonic() + CLOSE_LINGER
+                mask = (selectors.EVENT_READ if reading else 0) | (
+                    selectors.EVENT_WRITE if pending or self._want_write else 0
+                )
+                if mask != registered:
+                    if registered and mask:
+                        selector.modify(sock, mask, sock)
+                    elif mask:
+                        selector.register(sock, mask, sock)
+                    else:
+                        selector.unregister(sock)
+                    registered = mask
+                timeout = None
+                if deadline is not None:
+                    timeout = deadline - time.monotonic()
+                    if timeout <= 0:
+                        log.info("gave up writing to %s after it closed", self.core.name)
+                        return
+                for key, events in selector.select(timeout):
+                    if key.data is None:
+                        self._take_wakeups()
+                    elif events & selectors.EVENT_READ:
+                        reading = self._read()
+        finally:
+            selector.close()
+
+    def _take_wakeups(self) -> None:
+        with self.runtime.lock():
+            # Cleared after the bytes are taken and under the lock that _queue holds, so a
+            # wake-up is never lost (one from a finalizer, without the lock, may be doubled).
+            with contextlib.suppress(BlockingIOError):
+                while self._wake_r.recv(4096):
+                    pass
+            self._woken = False
+            # Releases queued by finalizers (release_later) are carried out here.
+            self.runtime._drain()
+
+    def _read(self) -> bool:
+        """Read what there is and feed it to the core; False once there is nothing more."""
+        runtime = self.runtime
+        sock = self._sock
+        while True:
+            try:
+                data = sock.recv(RECEIVE_SIZE)
+            except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+                return True
+            except ssl.SSLWantWriteError:
+                self._want_write = True
+                return True
+            except OSError as exc:
+                self._lost(exc)
+                return False
+            self._want_write = False
+            with runtime.lock():
+                if not self.core.open:
+                    return False
+                receive(runtime.vat, self.core, data, self._bootstrap)
+                runtime._drain()
+            if not data:
+                return False
+            # A TLS socket may hold decrypted bytes that select() cannot see.
+            if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                return True
+
+    def _write(self) -> None:
+        runtime = self.runtime
+        sock = self._sock
+        while not self._broken:
+            with runtime.lock():
+                if not self._out:
+                    return
+                chunk = self._out[:SEND_SIZE]
+            try:
+                sent = sock.send(chunk)
+            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                return
+            except OSError as exc:
+                self._broken = True
+                self._lost(exc)
+                return
+            with runtime.lock():
+                del self._out[:sent]
+            if sent < len(chunk):
+                return
+
+    def _lost(self, exc: BaseException) -> None:
+        with self.runtime.lock():
+            self._disconnect_locked(f"connection lost: {exc}")
+
+
+def _as_ssl(sock: socket.socket) -> ssl.SSLSocket:
+    """``sock`` as the TLS socket it is (for a server-side handshake)."""
+    assert isinstance(sock, ssl.SSLSocket)
+    return sock
+
+
+# == connecting ===================================================================================
+
+
+def _nodelay(sock: socket.socket) -> None:
+    # Small request/response messages: Nagle's algorithm would hold them back.
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _open_socket(
+    address: str | socket.socket, ssl_context: ssl.SSLContext | None, timeout: float | None
+) -> tuple[socket.socket, str]:
+    if isinstance(address, socket.socket):
+        sock = address
+        try:
+            peer = peer_address(sock.getpeername())
+        except OSError:
+            peer = "socket"
+        if ssl_context is not None:
+            sock.settimeout(timeout)
+            sock = ssl_context.wrap_socket(sock)
+        _nodelay(sock)
+        return sock, peer
+    parsed = parse_address(address)
+    if parsed.kind == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(parsed.path)
+        except BaseException:
+            sock.close()
+            raise
+        server_hostname = None
+    else:
+        sock = socket.create_connection((parsed.host, parsed.port), timeout=timeout)
+        _nodelay(sock)
+        server_hostname = parsed.host
+    if ssl_context is not None:
+        try:
+            sock = ssl_context.wrap_socket(sock, server_hostname=server_hostname)
+        except BaseException:
+            sock.close()
+            raise
+    return sock, str(parsed)
+
+
+def connect(
+    address: str | socket.socket,
+    *,
+    bootstrap: Server | Client | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    limits: RpcLimits | None = None,
+    vat: SocketVat | None = None,
+    workers: int | None = None,
+    timeout: float | None = None,
+    trace_path: str | Path | None = None,
+) -> Connection:
+    """Connect to ``address`` (``"tcp://host:port"``, ``"unix:/path"`` or a connected socket).
+
+    Use the connection as a context manager, or call ``close()``. ``bootstrap`` is what the
+    peer gets if it asks for our bootstrap capability. ``timeout`` bounds connecting (and the
+    TLS handshake). Without ``vat`` the connection gets a vat of its own (with ``limits``,
+    ``workers`` and ``trace_path``); pass a vat from :func:`open_vat` to share capabilities.
+    """
+    check_vat_options(vat, limits, trace_path)
+    if vat is not None and workers is not None:
+        raise LocalUsageError("workers belong to the vat: pass them to open_vat")
+    owned: SocketVat | None = None
+    if vat is None:
+        vat = owned = open_vat(
+            limits=limits,
+            name="client",
+            workers=DEFAULT_WORKERS if workers is None else workers,
+            trace_path=trace_path,
+        )
+    try:
+        sock, peer = _open_socket(address, ssl_context, timeout)
+        try:
+            with vat.lock():
+                cap = bootstrap_cap(vat.vat, bootstrap) if bootstrap is not None else None
+                conn = Connection(vat, sock, peer=peer, role="client", bootstrap=cap)
+                vat._add_connection(conn)
+        except BaseException:
+            sock.close()
+            raise
+        conn._owned_vat = owned
+        conn._start()
+    except BaseException:
+        if owned is not None:
+            owned.close()
+        raise
+    log.info("connected to %s", peer)
+    return conn
+
+
+# == serving ======================================================================================
+
+
+class Listener:
+    """A listening endpoint made by :func:`serve`: ``address`` is where it listens.
+
+    Connections are accepted on a thread of the listener's own from the moment it exists;
+    :meth:`serve_forever` only blocks until :meth:`shutdown`. Usable from any thread.
+    """
+
+    def __init__(
+        self,
+        runtime: SocketVat,
+        sock: socket.socket,
+        address: str,
+        bootstrap: BootstrapSpec,
+        ssl_context: ssl.SSLContext | None,
+        unix_path: str | None,
+        shared: bool,
+        owned: SocketVat | None,
+    ) -> None:
+        self.runtime = runtime
+        self.address = address
+        self.connections: set[Connection] = set()
+        self._sock = sock
+        self._bootstrap = bootstrap
+        self._ssl_context = ssl_context
+        self._unix_path = unix_path
+        self._shared = shared
+        self._owned = owned
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stopping = False
+        self._shutdown_started = False
+        self._state = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept_loop, name=f"capnrpc accept {address}")
+        self._thread.daemon = True
+
+    def __repr__(self) -> str:
+        return f"<capnrpc_socket.Listener {self.address}>"
+
+    @property
+    def vat(self) -> SocketVat:
+        """The vat serving the connections."""
+        return self.runtime
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`shutdown` has finished."""
+        return self._stopped.is_set()
+
+    def serve_forever(self) -> None:
+        """Block until :meth:`shutdown` is called (from another thread, or a server method).
+
+        Ctrl-C raises KeyboardInterrupt here; leaving the ``with`` block then shuts down.
+        """
+        _wait_event(self._stopped, None)
+
+    def shutdown(self) -> None:
+        """Stop listening, close every connection accepted here, and close the listener's vat."""
+        with self._state:
+            first = not self._shutdown_started
+            self._shutdown_started = True
+        if not first:
+            self._stopped.wait()
+            return
+        try:
+            self._stopping = True
+            with contextlib.suppress(OSError):
+                self._wake_w.send(b"\0")
+            if threading.current_thread() is not self._thread:
+                _wait_event_thread(self._thread)
+            self._sock.close()
+            self._wake_r.close()
+            self._wake_w.close()
+            if self._unix_path is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(self._unix_path)
+            runtime = self.runtime
+            with runtime.lock():
+                conns = list(self.connections)
+                for conn in conns:
+                    conn._disconnect_locked("the server was closed")
+            for conn in conns:
+                conn._join()
+            if self._owned is not None:
+                self._owned.close()
+        finally:
+            self._stopped.set()
+
+    close = shutdown
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+
+    # -- the accept thread ---------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._thread.start()
+
+    def _accept_loop(self) -> None:
+        selector = selectors.DefaultSelector()
+        try:
+            self._sock.setblocking(False)
+            selector.register(self._sock, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stopping:
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_r or self._stopping:
+                        with contextlib.suppress(OSError):
+                            self._wake_r.recv(64)
+                        continue
+                    try:
+                        sock, _ = self._sock.accept()
+                    except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                        continue
+                    except OSError as exc:
+                        log.warning("accepting on %s failed: %s", self.address, exc)
+                        continue
+                    self._accepted(sock)
+        finally:
+            selector.close()
+
+    def _accepted(self, sock: socket.socket) -> None:
+        runtime = self.runtime
+        sock.setblocking(True)
+        _nodelay(sock)
+        try:
+            peer = peer_address(sock.getpeername())
+        except OSError:
+            peer = "unknown"
+        try:
+            with runtime.lock():
+                cap = connection_bootstrap(runtime.vat, self._bootstrap, peer, self._shared)
+        except Exception:
+            log.exception("the bootstrap factory failed for %s; closing it", peer)
+            sock.close()
+            return
+        handshake = False
+        if self._ssl_context is not None:
+            sock = self._ssl_context.wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False
+            )
+            handshake = True
+        with runtime.lock():
+            if self._stopping:
+                if cap is not None:
+                    runtime.vat.release(cap)
+                sock.close()
+                return
+            conn = Connection(
+                runtime, sock, peer=peer, role="server", bootstrap=cap, handshake=handshake
+            )
+            conn._listener = self
+            self.connections.add(conn)
+            runtime._add_connection(conn)
+        conn._start()
+        log.info("accepted %s on %s", peer, self.address)
+
+
+def _wait_event_thread(thread: threading.Thread) -> None:
+    while thread.is_alive():
+        thread.join(_SIGNAL_SLICE)
+
+
+def _listen(parsed: Address, backlog: int) -> tuple[socket.socket, str]:
+    if parsed.kind == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(parsed.path)
+            sock.listen(backlog)
+        except BaseException:
+            sock.close()
+            raise
+        return sock, str(parsed)
+    family = socket.AF_INET6 if ":" in parsed.host else socket.AF_INET
+    sock = socket.create_server((parsed.host, parsed.port), family=family, backlog=backlog)
+    host, port = sock.getsockname()[:2]
+    return sock, tcp_address(host, port)
+
+
+def serve(
+    address: str,
+    bootstrap: BootstrapSpec,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    limits: RpcLimits | None = None,
+    vat: SocketVat | None = None,
+    workers: int | None = None,
+    trace_path: str | Path | None = None,
+    backlog: int = 128,
+) -> Listener:
+    """Serve ``bootstrap`` on ``address`` (``"tcp://host:port"``, port 0 picks one; ``"unix:/p"``).
+
+    Returns a :class:`Listener` that is already accepting: use it as a context manager (or call
+    ``shutdown()``); ``listener.address`` is the bound address. ``bootstrap`` is a
+    :class:`Server` object, a client, or a factory called with each peer's address. Without
+    ``vat`` all connections share a vat of their own, with ``workers`` threads for methods.
+    """
+    check_serve_bootstrap(bootstrap, vat)
+    check_vat_options(vat, limits, trace_path)
+    if vat is not None and workers is not None:
+        raise LocalUsageError("workers belong to the vat: pass them to open_vat")
+    shared = vat is not None
+    owned: SocketVat | None = None
+    if vat is None:
+        vat = owned = open_vat(
+            bootstrap=bootstrap if isinstance(bootstrap, Server) else None,
+            limits=limits,
+            name="server",
+            workers=DEFAULT_WORKERS if workers is None else workers,
+            trace_path=trace_path,
+        )
+    try:
+        parsed = parse_address(address)
+        sock, bound = _listen(parsed, backlog)
+    except BaseException:
+        if owned is not None:
+            owned.close()
+        raise
+    listener = Listener(
+        vat,
+        sock,
+        bound,
+        bootstrap,
+        ssl_context,
+        parsed.path if parsed.kind == "unix" else None,
+        shared,
+        owned,
+    )
+    listener._start()
+    log.info("serving on %s", bound)
+    return listener

@@ -1,0 +1,449 @@
+"""Connections over trio streams: ``connect``, ``serve``, and the reader and writer of each."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket as stdlib_socket
+import ssl as stdlib_ssl
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any, overload
+
+import trio
+
+from capnrpc_core import RpcError
+from capnrpc_core.driver import (
+    Address,
+    BootstrapSpec,
+    bootstrap_cap,
+    check_serve_bootstrap,
+    check_vat_options,
+    connection_bootstrap,
+    parse_address,
+    peer_address,
+    receive,
+    tcp_address,
+)
+from capnrpc_core.rpc import Cap, RpcException, RpcLimits
+from capnrpc_core.rpc import Connection as CoreConnection
+from capnrpc_core.schema import interfaces
+from capnrpc_core.schema.interfaces import Client, Server
+from capnrpc_trio._runtime import TrioVat, open_vat
+
+__all__ = ["Connection", "Listener", "connect", "serve"]
+
+log = logging.getLogger("capnrpc")
+
+RECEIVE_SIZE = 1 << 16
+Bootstrap = BootstrapSpec
+
+
+class Connection:
+    """One RPC connection: :meth:`bootstrap` gets the peer's capability.
+
+    Made by :func:`connect` or accepted by :func:`serve`. ``close_reason`` says why it closed.
+    """
+
+    def __init__(
+        self,
+        runtime: TrioVat,
+        stream: trio.abc.Stream,
+        *,
+        peer: str,
+        role: str,
+        bootstrap: Cap | None,
+    ) -> None:
+        self.runtime = runtime
+        self.peer_address = peer
+        self.role = role
+        self.core: CoreConnection = runtime.vat.new_connection(f"{role} {peer}")
+        self._stream = stream
+        self._bootstrap = bootstrap
+        self._out = bytearray()
+        self._out_ready = trio.Event()
+        self._closing = False
+        self._tasks = 2
+        self._done = trio.Event()
+        self.close_reason: RpcError | None = None
+
+    def __repr__(self) -> str:
+        state = "open" if self.core.open else "closed"
+        return f"<capnrpc_trio.Connection {self.role} {self.peer_address} {state}>"
+
+    @property
+    def vat(self) -> TrioVat:
+        """The vat (runtime) this connection belongs to."""
+        return self.runtime
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed (calls on it fail with ``disconnected``)."""
+        return not self.core.open
+
+    def bootstrap(self, interface_type: type[Any] | None = None) -> Any:
+        """A client (of ``interface_type``) for the peer's bootstrap capability, usable at once."""
+        return interfaces.bootstrap_client(self.runtime, self.core, interface_type)
+
+    async def aclose(self) -> None:
+        """Close the connection (pending calls fail with ``disconnected``) and wait for it."""
+        self._disconnect("connection closed locally")
+        await self._done.wait()
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is closed and its tasks have ended."""
+        await self._done.wait()
+
+    # -- called by the runtime -----------------------------------------------------------------
+
+    def _start(self) -> None:
+        nursery = self.runtime._nursery
+        nursery.start_soon(self._reader, name=f"capnrpc reader {self.peer_address}")
+        nursery.start_soon(self._writer, name=f"capnrpc writer {self.peer_address}")
+
+    def _queue(self, data: bytes) -> None:
+        self._out += data
+        self._out_ready.set()
+
+    def _disconnect(self, reason: str) -> None:
+        runtime = self.runtime
+        if self.core.open:
+            runtime.vat.disconnect(self.core, reason)
+            runtime.flush()
+
+    def _closed_by_core(self, exception: RpcException | None, by_peer: bool) -> None:
+        if exception is not None:
+            self.close_reason = RpcError.from_exception(exception)
+        who = "by the peer" if by_peer else "locally"
+        log.info(
+            "connection %s closed %s: %s",
+            self.core.name,
+            who,
+            exception.reason if exception else "",
+        )
+        self._closing = True
+        self._out_ready.set()
+        bootstrap = self._bootstrap
+        if bootstrap is not None:
+            self._bootstrap = None
+            self.runtime.vat.release(bootstrap)
+
+    # -- tasks ---------------------------------------------------------------------------------
+
+    async def _reader(self) -> None:
+        runtime = self.runtime
+        try:
+            while self.core.open:
+                data = await self._stream.receive_some(RECEIVE_SIZE)
+                if not self.core.open:
+                    break
+                receive(runtime.vat, self.core, bytes(data), self._bootstrap)
+                runtime.flush()
+                if not data:
+                    break
+        except trio.ClosedResourceError:
+            pass  # our writer closed the stream after the connection closed
+        except (trio.BrokenResourceError, OSError) as exc:
+            self._disconnect(f"connection lost: {exc}")
+        finally:
+            self._task_done()
+
+    async def _writer(self) -> None:
+        try:
+            while True:
+                if self._out:
+                    data = bytes(self._out)
+                    self._out.clear()
+                    await self._stream.send_all(data)
+                    continue
+                if self._closing:
+                    break
+                await self._out_ready.wait()
+                self._out_ready = trio.Event()
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            self._disconnect(f"connection lost: {exc}")
+        finally:
+            await trio.aclose_forcefully(self._stream)
+            self._task_done()
+
+    def _task_done(self) -> None:
+        self._tasks -= 1
+        if self._tasks == 0:
+            self._done.set()
+
+
+# == connecting ===================================================================================
+
+
+async def _open_stream(
+    address: str | trio.abc.Stream, ssl_context: stdlib_ssl.SSLContext | None
+) -> tuple[trio.abc.Stream, str]:
+    if not isinstance(address, str):
+        if ssl_context is not None:
+            return trio.SSLStream(address, ssl_context), "stream"
+        return address, "stream"
+    parsed = parse_address(address)
+    stream: trio.abc.Stream
+    if parsed.kind == "unix":
+        stream = await trio.open_unix_socket(parsed.path)
+        if ssl_context is not None:
+            stream = trio.SSLStream(stream, ssl_context)
+    elif ssl_context is not None:
+        stream = await trio.open_ssl_over_tcp_stream(
+            parsed.host, parsed.port, ssl_context=ssl_context
+        )
+    else:
+        stream = await trio.open_tcp_stream(parsed.host, parsed.port)
+    return stream, str(parsed)
+
+
+@asynccontextmanager
+async def connect(
+    address: str | trio.abc.Stream,
+    *,
+    bootstrap: Server | Client | None = None,
+    ssl_context: stdlib_ssl.SSLContext | None = None,
+    limits: RpcLimits | None = None,
+    vat: TrioVat | None = None,
+    trace_path: str | Path | None = None,
+) -> AsyncIterator[Connection]:
+    """Connect to ``address`` (``"tcp://host:port"``, ``"unix:/path"`` or an open trio stream).
+
+    ``bootstrap`` is what the peer gets if it asks for our bootstrap capability. Without ``vat``
+    the connection gets a vat of its own (with ``limits`` and ``trace_path``); pass a vat from
+    :func:`open_vat` to share capabilities between connections.
+    """
+    check_vat_options(vat, limits, trace_path)
+    async with AsyncExitStack() as stack:
+        if vat is None:
+            vat = await stack.enter_async_context(
+                open_vat(limits=limits, name="client", trace_path=trace_path)
+            )
+        stream, peer = await _open_stream(address, ssl_context)
+        cap = bootstrap_cap(vat.vat, bootstrap) if bootstrap is not None else None
+        conn = Connection(vat, stream, peer=peer, role="client", bootstrap=cap)
+        vat._add_connection(conn.core, conn, observe=False)
+        conn._start()
+        log.info("connected to %s", peer)
+        try:
+            yield conn
+        finally:
+            await conn.aclose()
+
+
+# == serving ======================================================================================
+
+
+class Listener:
+    """A listening endpoint made by :func:`serve`: ``address`` is where it listens."""
+
+    def __init__(
+        self,
+        runtime: TrioVat,
+        listeners: list[trio.abc.Listener[Any]],
+        address: str,
+        bootstrap: Bootstrap,
+        ssl_context: stdlib_ssl.SSLContext | None,
+        unix_path: str | None,
+        shared: bool,
+    ) -> None:
+        self.runtime = runtime
+        self.address = address
+        self.connections: set[Connection] = set()
+        self._listeners = listeners
+        self._bootstrap = bootstrap
+        self._ssl_context = ssl_context
+        self._unix_path = unix_path
+        self._shared = shared
+        self._scope = trio.CancelScope()
+        self._stopped = trio.Event()
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"<capnrpc_trio.Listener {self.address}>"
+
+    @property
+    def vat(self) -> TrioVat:
+        """The vat serving the connections."""
+        return self.runtime
+
+    async def _accept_loop(self) -> None:
+        try:
+            with self._scope:
+                await trio.serve_listeners(
+                    self._accepted, self._listeners, handler_nursery=self.runtime._nursery
+                )
+        finally:
+            self._stopped.set()
+
+    async def _accepted(self, stream: trio.abc.Stream) -> None:
+        runtime = self.runtime
+        peer = _peer_address(stream)
+        if self._ssl_context is not None:
+            stream = trio.SSLStream(stream, self._ssl_context, server_side=True)
+        try:
+            cap = connection_bootstrap(runtime.vat, self._bootstrap, peer, self._shared)
+        except Exception:
+            log.exception("the bootstrap factory failed for %s; closing the connection", peer)
+            await trio.aclose_forcefully(stream)
+            return
+        conn = Connection(runtime, stream, peer=peer, role="server", bootstrap=cap)
+        self.connections.add(conn)
+        runtime._add_connection(conn.core, conn, observe=False)
+        conn._start()
+        log.info("accepted %s on %s", peer, self.address)
+        # serve_listeners closes the stream when this handler returns.
+        try:
+            await conn.wait_closed()
+        finally:
+            self.connections.discard(conn)
+
+    async def aclose(self) -> None:
+        """Stop listening and close every connection accepted here."""
+        if self.closed:
+            return
+        self.closed = True
+        self._scope.cancel()
+        for listener in self._listeners:
+            await trio.aclose_forcefully(listener)
+        if self._unix_path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._unix_path)
+        conns = list(self.connections)
+        for conn in conns:
+            conn._disconnect("the server was closed")
+        for conn in conns:
+            await conn.wait_closed()
+
+
+def _peer_address(stream: trio.abc.Stream) -> str:
+    sock = getattr(stream, "socket", None)
+    if sock is None:
+        return "stream"
+    try:
+        return peer_address(sock.getpeername())
+    except OSError:
+        return "unknown"
+
+
+async def _listen(
+    parsed: Address, ssl_context: stdlib_ssl.SSLContext | None
+) -> tuple[list[trio.abc.Listener[Any]], str]:
+    if parsed.kind == "unix":
+        sock = trio.socket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)
+        try:
+            await sock.bind(parsed.path)
+            sock.listen()
+        except BaseException:
+            sock.close()
+            raise
+        return [trio.SocketListener(sock)], str(parsed)
+    listeners = await trio.open_tcp_listeners(parsed.port, host=parsed.host or None)
+    host, port = listeners[0].socket.getsockname()[:2]
+    return list(listeners), tcp_address(host, port)
+
+
+@asynccontextmanager
+async def _open_listener(
+    address: str,
+    bootstrap: Bootstrap,
+    ssl_context: stdlib_ssl.SSLContext | None,
+    limits: RpcLimits | None,
+    vat: TrioVat | None,
+    trace_path: str | Path | None,
+) -> AsyncIterator[Listener]:
+    async with AsyncExitStack() as stack:
+        check_serve_bootstrap(bootstrap, vat)
+        check_vat_options(vat, limits, trace_path)
+        shared = vat is not None
+        if vat is None:
+            vat = await stack.enter_async_context(
+                open_vat(
+                    bootstrap=bootstrap if isinstance(bootstrap, Server) else None,
+                    limits=limits,
+                    name="server",
+                    trace_path=trace_path,
+                )
+            )
+        parsed = parse_address(address)
+        listeners, bound = await _listen(parsed, ssl_context)
+        listener = Listener(
+            vat,
+            listeners,
+            bound,
+            bootstrap,
+            ssl_context,
+            parsed.path if parsed.kind == "unix" else None,
+            shared,
+        )
+        vat._nursery.start_soon(listener._accept_loop)
+        log.info("serving on %s", bound)
+        try:
+            yield listener
+        finally:
+            await listener.aclose()
+
+
+class _Serve:
+    """What ``serve(...)`` returns outside ``nursery.start``: an async context manager."""
+
+    def __init__(self, args: tuple[Any, ...]) -> None:
+        self._cm = _open_listener(*args)
+
+    async def __aenter__(self) -> Listener:
+        return await self._cm.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        return await self._cm.__aexit__(*exc)
+
+
+async def _serve_forever(args: tuple[Any, ...], task_status: trio.TaskStatus[str]) -> None:
+    async with _open_listener(*args) as listener:
+        task_status.started(listener.address)
+        await trio.sleep_forever()
+
+
+@overload
+def serve(
+    address: str,
+    bootstrap: Bootstrap,
+    *,
+    ssl_context: stdlib_ssl.SSLContext | None = ...,
+    limits: RpcLimits | None = ...,
+    vat: TrioVat | None = ...,
+    trace_path: str | Path | None = ...,
+) -> _Serve: ...
+@overload
+def serve(
+    address: str,
+    bootstrap: Bootstrap,
+    *,
+    ssl_context: stdlib_ssl.SSLContext | None = ...,
+    limits: RpcLimits | None = ...,
+    vat: TrioVat | None = ...,
+    trace_path: str | Path | None = ...,
+    task_status: trio.TaskStatus[str],
+) -> Any: ...
+def serve(
+    address: str,
+    bootstrap: Bootstrap,
+    *,
+    ssl_context: stdlib_ssl.SSLContext | None = None,
+    limits: RpcLimits | None = None,
+    vat: TrioVat | None = None,
+    trace_path: str | Path | None = None,
+    task_status: trio.TaskStatus[str] | None = None,
+) -> Any:
+    """Serve ``bootstrap`` on ``address`` (``"tcp://host:port"``, port 0 picks one; ``"unix:/p"``).
+
+    Use as ``addr = await nursery.start(serve, address, bootstrap)`` (``addr`` is the bound
+    address) or as ``async with serve(address, bootstrap) as listener:`` (``listener.address``).
+    ``bootstrap`` is a :class:`Server` object, a client, or a factory called with each peer's
+    address. Without ``vat`` all connections share a vat of their own.
+    """
+    args = (address, bootstrap, ssl_context, limits, vat, trace_path)
+    if task_status is not None:
+        return _serve_forever(args, task_status)
+    return _Serve(args)
