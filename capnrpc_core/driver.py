@@ -11,6 +11,7 @@ would otherwise write again lives here, so the drivers stay small and behave ali
   of every driver check and decide;
 - :func:`begin_delivery`, :func:`invoke`, :func:`await_delivery`, :func:`refuse_delivery`: how
   a delivery runs, whatever schedules it;
+- :func:`await_promise`: what ``await promise`` does in an async driver, given its waits;
 - :class:`Pump`: after every vat command, hand deferred releases to the vat, route every event
   to the driver, and collect each connection's output (Note [pump order]);
 - :func:`describe_frame`: one compact line per RPC message, for logs and the demo.
@@ -33,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from capnrpc_core.errors import DecodeError, LocalUsageError
+from capnrpc_core.errors import DecodeError, LocalUsageError, RpcError
 from capnrpc_core.rpc import codec
 from capnrpc_core.rpc.calls import Delivery, PendingCall
 from capnrpc_core.rpc.caps import Cap, LocalCap
@@ -71,6 +72,7 @@ from capnrpc_core.rpc.vat import Vat
 from capnrpc_core.schema.interfaces import (
     Client,
     Invocation,
+    Promise,
     Runtime,
     Server,
     cancel_delivery,
@@ -87,8 +89,10 @@ __all__ = [
     "Address",
     "BootstrapSpec",
     "EventHandler",
+    "PromiseWaits",
     "Pump",
     "await_delivery",
+    "await_promise",
     "begin_delivery",
     "bootstrap_cap",
     "check_serve_bootstrap",
@@ -181,11 +185,13 @@ def bootstrap_cap(vat: Any, obj: object) -> Cap:
         cap: Cap = vat.local_cap(obj, type(obj)._streaming_methods())
         return cap
     if isinstance(obj, Client):
-        if obj.runtime.vat is not vat:
+        # The underscore names: a schema method may be called ``cap`` or ``runtime``.
+        if obj._runtime.vat is not vat:
             raise LocalUsageError(
                 "a client used as a bootstrap capability must belong to the same vat"
             )
-        return vat.add_ref(obj.cap)
+        client_ref: Cap = vat.add_ref(obj._live())
+        return client_ref
     if isinstance(obj, Cap):
         ref: Cap = vat.add_ref(obj)
         return ref
@@ -213,19 +219,12 @@ def streaming_aware(vat: Any) -> None:
 def receive(vat: Any, conn: Connection, data: bytes, bootstrap: Cap | None = None) -> None:
     """``vat.receive_data(conn, data)``, answering Bootstrap with ``bootstrap`` if given.
 
-    The core has one bootstrap capability per vat; a served listener whose bootstrap is a
-    factory has one per connection, put in place while that connection's input is handled.
+    A served listener whose bootstrap is a factory (or a shared vat) has one bootstrap
+    capability per connection: the core's :meth:`Vat.set_bootstrap` holds it for the connection.
     """
-    if bootstrap is None:
-        vat.receive_data(conn, data)
-        return
-    core = core_vat(vat)
-    saved = core.bootstrap_cap
-    core.bootstrap_cap = bootstrap
-    try:
-        vat.receive_data(conn, data)
-    finally:
-        core.bootstrap_cap = saved
+    if bootstrap is not None and conn.bootstrap_cap is not bootstrap and conn.open:
+        vat.set_bootstrap(conn, bootstrap)
+    vat.receive_data(conn, data)
 
 
 BootstrapSpec = Server | Client | Callable[[str], Any] | None
@@ -346,6 +345,52 @@ async def await_delivery(
         raise
     else:
         finish_delivery(runtime, delivery, invocation, value)
+
+
+# == awaiting promises ============================================================================
+
+
+class PromiseWaits(Protocol):
+    """How an async driver waits for calls (see :func:`await_promise`)."""
+
+    async def _wait_call(self, call: PendingCall) -> None:
+        """Return when ``call`` settled or :meth:`_wake_waiters` was called for it."""
+        ...
+
+    def _wake_waiters(self, call: PendingCall) -> None:
+        """Wake every task in :meth:`_wait_call` for ``call``."""
+        ...
+
+    async def _wait_stream_window(self, target: Cap) -> None:
+        """Return when the stream window of ``target`` has room."""
+        ...
+
+
+async def await_promise(
+    promise: Promise, waits: PromiseWaits, canceled: type[BaseException]
+) -> Any:
+    """The results of ``promise`` (what ``await promise`` does); see the drivers' docs.
+
+    ``canceled`` is the driver's cancellation exception: a wait cancelled by it cancels the call
+    (the peer gets a Finish) and tells the other waiters. A streaming call's promise waits only
+    while its capability's stream window is full.
+    """
+    call = promise.call
+    stream = promise._stream
+    if stream is not None:
+        await waits._wait_stream_window(stream[0])
+        promise._stream_ready_check()
+        return promise._result() if call.done else None
+    if not (call.done or promise._canceled):
+        try:
+            await waits._wait_call(call)
+        except canceled:
+            promise.cancel()
+            waits._wake_waiters(call)
+            raise
+        if not call.done:
+            raise RpcError("failed", "the call was canceled")
+    return promise._result()
 
 
 # == the pump =====================================================================================

@@ -107,6 +107,8 @@ class Connection:
         # A Disembargo sent meanwhile waits in the same line, behind the calls it must follow.
         self.waiting_calls: list[tuple[OutgoingCall | Disembargo, MessageTarget, Cap | None]] = []
         self.incoming_call_bytes = 0
+        # What a Bootstrap on this connection gets, instead of the vat's (Vat.set_bootstrap).
+        self.bootstrap_cap: Cap | None = None
         self.decoder = FrameDecoder(vat.limits.read)
         self.outgoing: list[bytes] = []
         self.trace: list[tuple[str, bytes]] | None = None
@@ -217,7 +219,8 @@ class Connection:
         answer = self._new_answer(msg.question_id, 0, 0)
         answer.is_bootstrap = True
         vat = self.vat
-        if vat.bootstrap_cap is None:
+        bootstrap = self.bootstrap_cap if self.bootstrap_cap is not None else vat.bootstrap_cap
+        if bootstrap is None:
             vat.settle(
                 answer.pending,
                 exception=RpcException(
@@ -225,7 +228,7 @@ class Connection:
                 ),
             )
             return
-        content, caps = vat.cap_content(vat.add_ref(vat.bootstrap_cap))
+        content, caps = vat.cap_content(vat.add_ref(bootstrap))
         vat.settle(answer.pending, results=content, caps=caps)
 
     def handle_call(self, msg: Call, size: int) -> None:

@@ -173,6 +173,11 @@ class TraceRecorder:
         self._emit(f"conn {self._h.name(conn, 'c')} {conn.name}")
         return conn
 
+    def set_bootstrap(self, conn: Connection, cap: Cap | None) -> None:
+        target = "-" if cap is None else self._h.name(cap, "cap")
+        self._emit(f"cmd set_bootstrap {self._h.name(conn, 'c')} {target}")
+        self.vat.set_bootstrap(conn, cap)
+
     def receive_data(self, conn: Connection, data: bytes) -> None:
         c = self._h.name(conn, "c")
         if data:
@@ -487,6 +492,8 @@ class _Replayer:
             vat.return_exception(h.get(f[1]), _parse_exc(f[2], f[3], f[4]))
         elif op == "tail_call":
             vat.tail_call(h.get(f[1]), h.get(f[2]), int(f[3], 16), int(f[4]), self.payload(f[5]))
+        elif op == "set_bootstrap":
+            vat.set_bootstrap(h.get(f[1]), None if f[2] == "-" else h.get(f[2]))
         elif op == "disconnect":
             vat.disconnect(h.get(f[1]), bytes.fromhex(f[2]).decode())
         else:

@@ -127,6 +127,18 @@ class Vat:
         self.connections.append(conn)
         return conn
 
+    def set_bootstrap(self, conn: Connection, cap: Cap | None) -> None:
+        """Offer ``cap`` to ``conn``'s peer instead of the vat's bootstrap (None: the vat's).
+
+        The caller keeps its reference; the connection takes one of its own until it closes.
+        Servers that make one bootstrap object per client use this.
+        """
+        old = conn.bootstrap_cap
+        conn.bootstrap_cap = self.add_ref(cap) if cap is not None else None
+        if old is not None:
+            self.release(old)
+        self.run_queue()
+
     def receive_data(self, conn: Connection, data: bytes) -> None:
         """Feed bytes received on ``conn``; ``b""`` means the peer closed its end."""
         conn.receive_data(data)
@@ -800,6 +812,9 @@ class Vat:
             return
         conn.open = False
         conn.close_reason = exception
+        if conn.bootstrap_cap is not None:
+            bootstrap, conn.bootstrap_cap = conn.bootstrap_cap, None
+            self.release(bootstrap)
         for _, question in conn.questions.items():
             question.returned = True
             question.finish_sent = True

@@ -246,3 +246,22 @@ def test_get_self_returns_same_export() -> None:
     releases = [m for m in link.messages("alice->bob") if isinstance(m, Release)]
     assert releases == [Release(0, 4)]
     assert tables_empty(link.ca) and tables_empty(link.cb)
+
+
+def test_per_connection_bootstrap_overrides_the_vats() -> None:
+    net, alice, bob, link, _ = alice_and_bob()
+    special = TestServer("special")
+    special_cap = bob.vat.local_cap(special)
+    bob.vat.set_bootstrap(link.cb, special_cap)
+    bob.vat.release(special_cap)  # the connection keeps its own reference
+    cap = alice.vat.bootstrap(link.ca)
+    call = alice.vat.call(cap, IFACE, RECORD, params(7))
+    net.pump()
+    assert value_of(call) == 7 and special.seen == [7]
+    alice.vat.release_call(call)
+    alice.vat.release(cap)
+    net.pump()
+    bob.vat.disconnect(link.cb)
+    net.pump()
+    # Closing the connection dropped its reference: the object is released.
+    assert any(getattr(e, "server", None) is special for e in bob.events)
