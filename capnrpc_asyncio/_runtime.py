@@ -32,10 +32,10 @@ from contextlib import AbstractContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from capnrpc_core import RpcError
 from capnrpc_core.driver import (
     Pump,
     await_delivery,
+    await_promise,
     begin_delivery,
     describe_frame,
     invoke,
@@ -66,25 +66,8 @@ class Promise(interfaces.Promise):
     """
 
     def __await__(self) -> Generator[Any, None, Any]:
-        return self._wait().__await__()
-
-    async def _wait(self) -> Any:
         runtime = cast(AsyncioVat, self._runtime)
-        call = self._call
-        if self._stream is not None:
-            await runtime._wait_stream_window(self._stream[0])
-            self._stream_ready_check()
-            return self._result() if call.done else None
-        if not (call.done or self._canceled):
-            try:
-                await runtime._wait_call(call)
-            except asyncio.CancelledError:
-                self.cancel()
-                runtime._wake_waiters(call)
-                raise
-            if not call.done:
-                raise RpcError("failed", "the call was canceled")
-        return self._result()
+        return await_promise(self, runtime, asyncio.CancelledError).__await__()
 
 
 class AsyncioVat:
@@ -244,6 +227,11 @@ class AsyncioVat:
         try:
             while deliveries:
                 delivery = deliveries.popleft()
+                if self.closed:
+                    if not delivery.done:
+                        refuse_delivery(self.vat, delivery)
+                        self.flush()
+                    continue
                 invocation = begin_delivery(self, delivery)
                 if invocation is None:
                     continue

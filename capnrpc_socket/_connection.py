@@ -222,7 +222,7 @@ class Connection:
                 # Only a failure before the loop leaves it open.
                 self._disconnect_locked("connection closed")
                 if self._listener is not None:
-                    self._listener.connections.discard(self)
+                    self._listener._connections.discard(self)
                 runtime._drain()
             self._done.set()
 
@@ -460,7 +460,7 @@ class Listener:
     ) -> None:
         self.runtime = runtime
         self.address = address
-        self.connections: set[Connection] = set()
+        self._connections: set[Connection] = set()
         self._sock = sock
         self._bootstrap = bootstrap
         self._ssl_context = ssl_context
@@ -482,6 +482,12 @@ class Listener:
     def vat(self) -> SocketVat:
         """The vat serving the connections."""
         return self.runtime
+
+    @property
+    def connections(self) -> set[Connection]:
+        """The open connections accepted here (a copy: IO threads change the set)."""
+        with self.runtime.lock():
+            return set(self._connections)
 
     @property
     def closed(self) -> bool:
@@ -517,7 +523,7 @@ class Listener:
                     os.unlink(self._unix_path)
             runtime = self.runtime
             with runtime.lock():
-                conns = list(self.connections)
+                conns = list(self._connections)
                 for conn in conns:
                     conn._disconnect_locked("the server was closed")
             for conn in conns:
@@ -599,7 +605,7 @@ class Listener:
                 runtime, sock, peer=peer, role="server", bootstrap=cap, handshake=handshake
             )
             conn._listener = self
-            self.connections.add(conn)
+            self._connections.add(conn)
             runtime._add_connection(conn)
         conn._start()
         log.info("accepted %s on %s", peer, self.address)

@@ -211,7 +211,9 @@ class SocketVat:
 
     def release_later(self, ref: Cap | PendingCall) -> None:
         """Release ``ref`` soon on an IO thread (safe from finalizers; takes no lock)."""
-        if self._pump.release_later(ref) and not self.closed:
+        # Wake an IO thread even if the queue was not empty: its drain may be past the check.
+        self._pump.release_later(ref)
+        if not self.closed:
             for conn in self._io:
                 if conn._wake():
                     return
@@ -246,7 +248,11 @@ class SocketVat:
         return held
 
     def close(self) -> None:
-        """Close every connection, fail calls not yet run, and join the IO threads."""
+        """Close every connection, fail the calls waiting to run, and wait for the threads.
+
+        Methods still running are answered ``disconnected`` at once; their waits for promises
+        and :func:`wait_canceled` return, and ``close`` waits until they have returned.
+        """
         with self._lock:
             if self.closed:
                 return
@@ -270,8 +276,20 @@ class SocketVat:
                 worker.wake.notify()
         for conn in conns:
             conn._join()
+        self._join_jobs()
         if self._on_close is not None:
             self._on_close()
+
+    def _join_jobs(self) -> None:
+        me = _current_job()
+        on_main = threading.current_thread() is threading.main_thread()
+        with self._lock:
+            self._waiting += 1
+            try:
+                while any(job is not me for job in self._jobs):
+                    self._changed.wait(_SIGNAL_SLICE if on_main else None)
+            finally:
+                self._waiting -= 1
 
     def __enter__(self) -> SocketVat:
         return self
@@ -422,6 +440,8 @@ class SocketVat:
                 finally:
                     lock.acquire()
                 self._jobs.discard(job)
+                if self._waiting:
+                    self._changed.notify_all()
                 if not job.detached:
                     self._running -= 1
                     self._object_done(job.key)
@@ -442,8 +462,10 @@ class SocketVat:
             if awaitable is not None:
                 _run_coroutine(await_delivery(self, delivery, invocation, awaitable))
         except BaseException as exc:
-            # Only SystemExit and the like get here; a worker thread must survive them.
-            log.exception("server method %r raised %s", delivery, type(exc).__name__)
+            # Not an Exception: a method stopping because it was canceled (as trio's and
+            # asyncio's do), or SystemExit and the like, which a worker thread must survive.
+            if not (delivery.canceled or self.closed):
+                log.exception("server method %r raised %s", delivery, type(exc).__name__)
             interfaces.fail_delivery(self, delivery, exc)
         finally:
             _local.job = None

@@ -36,7 +36,10 @@ pair of them. An adapter has:
   stopping this driver's IO.
 
 A blocking-socket driver fits the same shape: its kit's methods are ``async def`` functions that
-never suspend, and its ``run_client`` drives the scenario coroutine with ``coro.send(None)``.
+never suspend (``wait`` is ``promise.wait(timeout)``, ``blocking`` calls ``fn`` directly), and
+its ``run_client`` is :func:`run_without_loop`. Its server needs a ``listener`` whose
+``connections`` have ``.core`` (the core connection), and a way to report frames (see
+:class:`LoopServer`); its flavor decides how an ``async def`` method waits on its worker.
 """
 
 from __future__ import annotations
@@ -45,13 +48,15 @@ import asyncio
 import os
 import socket
 import threading
-from collections.abc import Callable, Coroutine
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, TypeVar
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol, TypeVar, cast
 
 import trio
 
 import capnrpc_asyncio
+import capnrpc_socket
 import capnrpc_trio
 from capnrpc_core.rpc import Connection as CoreConnection
 from capnrpc_core.rpc import RpcLimits
@@ -111,6 +116,9 @@ class LoopServer:
     - ``call(fn)``: run ``fn()`` on the server's loop and return its result;
     - ``_request_stop()`` (any thread) and ``drop_connections()`` (any thread: shut every
       accepted socket down at once, without any RPC goodbye, as a dying network would).
+
+    ``_listening()`` installs :meth:`_on_frame` as ``listener.vat.frame_observer``; a driver
+    whose vat has no frame observer overrides it and calls ``_on_frame`` some other way.
 
     Frames the server vat sends or receives are kept (:meth:`messages`), and predicates given to
     :meth:`wait_until` are checked again after each one.
@@ -214,6 +222,16 @@ class LoopServer:
             raise AssertionError("the server thread did not stop")
         if self._error is not None:
             raise self._error
+
+
+def run_without_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (a blocking driver's scenario) in this thread."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+    coro.close()
+    raise AssertionError("the scenario suspended: a blocking driver's kit must not")
 
 
 # == trio =========================================================================================
@@ -418,6 +436,114 @@ class AsyncioAdapter:
         return self._runner(main())
 
 
+# == blocking sockets =============================================================================
+
+
+class SocketGate:
+    """A :class:`Gate` for socket servers; waiting lets the object's next call start."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def open(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        with capnrpc_socket.blocking():
+            if not self._event.wait(SERVER_TIMEOUT):
+                raise TimeoutError("the gate was never opened")
+
+
+class SocketCanceled(BaseException):
+    """How ``wait_forever`` ends on the socket driver (as trio.Cancelled does on trio)."""
+
+
+class SocketFlavor:
+    def gate(self) -> Gate:
+        return SocketGate()
+
+    async def wait_forever(self) -> None:
+        capnrpc_socket.wait_canceled()
+        raise SocketCanceled
+
+    async def checkpoint(self) -> None:
+        with capnrpc_socket.blocking():
+            pass
+
+
+class SocketServer(LoopServer):
+    def _serve_main(self) -> None:
+        with capnrpc_socket.serve(
+            self.requested_address, self.bootstrap, limits=self.limits
+        ) as listener:
+            self.listener = listener
+            self.address = listener.address
+            self._listening()
+            listener.serve_forever()
+
+    def call(self, fn: Callable[[], T]) -> T:
+        with self.listener.vat.lock():
+            return fn()
+
+    def _request_stop(self) -> None:
+        self.listener.shutdown()
+
+    def drop_connections(self) -> None:
+        def drop() -> None:
+            for conn in list(self.listener.connections):
+                shut_down(conn._sock)
+
+        self.call(drop)
+
+
+@asynccontextmanager
+async def _socket_connection(
+    address: str, bootstrap: Any, limits: RpcLimits | None
+) -> AsyncIterator[capnrpc_socket.Connection]:
+    with capnrpc_socket.connect(address, bootstrap=bootstrap, limits=limits) as conn:
+        yield conn
+
+
+class SocketKit:
+    """The kit of the blocking driver: ``async def`` methods that never suspend."""
+
+    name = "socket"
+
+    def __init__(self, deadline: float) -> None:
+        self._deadline = deadline
+
+    def connect(
+        self, address: str, *, bootstrap: object = None, limits: RpcLimits | None = None
+    ) -> AbstractAsyncContextManager[Any]:
+        return _socket_connection(address, bootstrap, limits)
+
+    async def wait(self, promise: Any, timeout: float | None = None) -> Any:
+        left = self._deadline - time.monotonic()
+        return promise.wait(left if timeout is None else min(timeout, left))
+
+    async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        return fn(*args)
+
+
+class SocketAdapter:
+    name = "socket"
+    flavor: ServerFlavor = SocketFlavor()
+
+    def start_server(
+        self, address: str, bootstrap: object, *, limits: RpcLimits | None = None
+    ) -> LoopServer:
+        return SocketServer(address, bootstrap, limits).start()
+
+    def run_client(self, scenario: Scenario, timeout: float) -> Any:
+        coro = scenario(SocketKit(time.monotonic() + timeout))
+        try:
+            coro.send(None)
+        except StopIteration as stop:
+            return stop.value
+        coro.close()
+        raise AssertionError("a scenario suspended on the socket driver, which has no loop")
+
+
 class Adapter(Protocol):
     """What the suite needs of a driver (see the module docstring)."""
 
@@ -431,7 +557,7 @@ class Adapter(Protocol):
 
 
 def _adapters() -> list[Adapter]:
-    found: list[Adapter] = [TrioAdapter(), AsyncioAdapter()]
+    found: list[Adapter] = [TrioAdapter(), AsyncioAdapter(), SocketAdapter()]
     try:
         import uvloop
     except ImportError:

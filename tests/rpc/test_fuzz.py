@@ -503,7 +503,13 @@ class WireModel:
         assert imports == self.peer_exports, (imports, self.peer_exports)
         assert {i for i, _ in conn.questions.items()} == set(self.vat_asked)
         assert set(conn.answers) == set(self.peer_asked), (conn.answers, self.peer_asked)
-        assert {i for i, _ in conn.embargoes.items()} == self.vat_embargoes
+        # An embargo whose Disembargo still waits behind calls (max_questions) is not sent yet.
+        queued = {
+            m.embargo_id
+            for m, _, _ in conn.waiting_calls
+            if isinstance(m, Disembargo) and m.kind == DisembargoKind.SENDER_LOOPBACK
+        }
+        assert {i for i, _ in conn.embargoes.items()} == self.vat_embargoes | queued
 
 
 T = TypeVar("T")

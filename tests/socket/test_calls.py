@@ -35,7 +35,7 @@ def test_pipelined_calls_go_out_before_the_first_return() -> None:
     gate = threading.Event()
 
     class Gated(SocketEcho):
-        def newCounter(self, start: int) -> CounterImpl:  # noqa: N802
+        def newCounter(self, start: int) -> CounterImpl:
             # Holds the answer back until the client has made its pipelined call.
             assert gate.wait(TIMEOUT)
             return super().newCounter(start)
@@ -97,7 +97,7 @@ def test_capabilities_both_ways_and_callbacks() -> None:
 class SyncCallBack(SocketEcho):
     """callBack as a plain method: waits for the callback with ``.wait()``."""
 
-    def callBack(self, callback: Any, value: int) -> int:  # noqa: N802
+    def callBack(self, callback: Any, value: int) -> int:  # type: ignore[override]
         with callback:
             first = callback.call(value).wait(TIMEOUT).value
             return int(callback.call(first).wait(TIMEOUT).value) + 1000
@@ -126,7 +126,7 @@ def test_methods_of_different_objects_run_in_parallel() -> None:
             return barrier.wait()
 
     class Server(SocketEcho):
-        def newCounter(self, start: int) -> Any:  # noqa: N802
+        def newCounter(self, start: int) -> Any:
             return Meeting()
 
     with open_pair(Server(), server_workers=2) as p:
@@ -151,7 +151,7 @@ def test_calls_to_one_object_do_not_overlap_and_start_in_order() -> None:
             running -= 1
             return value
 
-        def echo(self, text: str, _context: Any) -> str:
+        def echo(self, text: str, _context: Any) -> str:  # type: ignore[override]
             started.append(-int(text))
             return text
 
@@ -217,7 +217,7 @@ def test_an_async_method_that_really_suspends_fails_clearly() -> None:
     import asyncio
 
     class Suspending(SocketEcho):
-        async def ping(self, value: int) -> int:
+        async def ping(self, value: int) -> int:  # type: ignore[override]
             await asyncio.sleep(0)
             return value
 
@@ -330,3 +330,46 @@ def test_connection_refused_is_an_os_error() -> None:
         address = listener.address
     with pytest.raises(OSError):
         capnrpc_socket.connect(address, timeout=TIMEOUT)
+
+
+def test_blocking_lets_the_next_call_to_the_object_start() -> None:
+    class Waiter(SocketEcho):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pinged = threading.Event()
+
+        def hold(self) -> None:
+            # Without blocking() the ping below would queue behind this method (E-order).
+            with capnrpc_socket.blocking():
+                assert self.pinged.wait(TIMEOUT)
+
+        def ping(self, value: int) -> int:
+            self.pinged.set()
+            return value + 1
+
+    with open_pair(Waiter(), server_workers=1) as p:
+        echo = p.conn.bootstrap(rpctest.Echo)
+        held = echo.hold()
+        assert echo.ping(1).wait(TIMEOUT).value == 2
+        held.wait(TIMEOUT)
+
+
+def test_the_demo_calculator_runs_unchanged_with_one_worker_each() -> None:
+    """Its methods are ``async def`` and await promises; a client-side function calls back."""
+    from capnrpc_trio.demo.calculator import CalculatorImpl
+    from capnrpc_trio.demo.calculator_capnp import Calculator
+
+    class Square(Calculator.Function.Server):
+        def call(self, params: list[float]) -> float:
+            return params[0] * params[0]
+
+    with (
+        capnrpc_socket.serve("tcp://127.0.0.1:0", CalculatorImpl(), workers=1) as server,
+        capnrpc_socket.connect(server.address, workers=1) as conn,
+    ):
+        calc = conn.bootstrap(Calculator)
+        assert calc.evaluate(expression={"literal": 2.0}).value.read().wait(TIMEOUT).value == 2
+        add = calc.getOperator(op="add").func
+        square = {"call": {"function": Square(), "params": [{"literal": 4}]}}
+        expression = {"call": {"function": add, "params": [{"literal": 3}, square]}}
+        assert calc.evaluate(expression=expression).value.read().wait(TIMEOUT).value == 19

@@ -1,0 +1,315 @@
+"""RPC speed over loopback TCP: capnrpc's drivers against pycapnp (the C++ implementation).
+
+Each driver serves bench/rpcbench.capnp's ``Bench`` and calls it from a client in the same
+process and event loop, so a figure is the cost of both sides together. Workloads:
+
+- ``sequential``: one ``ping`` at a time (latency bound);
+- ``in flight``: 100 ``ping`` calls sent back to back, then awaited (throughput);
+- ``chain of 3``: ``next().bench.next().bench.ping()``, pipelined: one round trip per chain;
+- ``64 KiB echo``: ``echo`` of 64 KiB of Data, one at a time.
+
+Every driver runs in its own subprocess (``--worker NAME``), one after another, for a fixed
+time per workload. The table gives each driver's rate and ours/pycapnp (higher is better for
+ours); the last line is ``min_ratio_vs_pycapnp <float>``, the worst ratio of any row.
+
+Add a driver: write an ``open_<name>`` async context manager yielding a :class:`BenchClient`
+and serving a Bench with the driver, and add a :class:`Driver` row to ``DRIVERS``.
+
+Run: ``python bench/rpc.py [--seconds S]``; ``python bench/rpc.py --profile capnrpc_trio``
+profiles one driver's sequential and in-flight calls (cProfile, top functions by own time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SCHEMA = ROOT / "bench" / "rpcbench.capnp"
+DATA = bytes(range(256)) * 256  # 64 KiB
+IN_FLIGHT = 100
+BASELINE = "pycapnp"
+
+
+class BenchClient(Protocol):
+    """One driver's client for a Bench served by the same driver."""
+
+    async def ping(self, value: int) -> int:
+        """One call: ``ping(value)``, returning the answer."""
+        ...
+
+    async def in_flight(self, value: int, count: int) -> int:
+        """``count`` pings sent back to back, then awaited in order; the last answer."""
+        ...
+
+    async def chain(self, value: int) -> int:
+        """``next().bench.next().bench.ping(value)`` pipelined; the answer."""
+        ...
+
+    async def echo(self, data: bytes) -> int:
+        """``echo(data)``; the length of the answer."""
+        ...
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A step timed again and again; ``per_step`` units of ``unit`` each time."""
+
+    name: str
+    unit: str
+    per_step: float
+    step: Callable[[BenchClient, int], Awaitable[None]]
+
+
+async def _sequential(client: BenchClient, i: int) -> None:
+    assert await client.ping(i) == i + 1
+
+
+async def _in_flight(client: BenchClient, i: int) -> None:
+    assert await client.in_flight(i, IN_FLIGHT) == i + IN_FLIGHT
+
+
+async def _chain(client: BenchClient, i: int) -> None:
+    assert await client.chain(i) == i + 1
+
+
+async def _echo(client: BenchClient, i: int) -> None:
+    assert await client.echo(DATA) == len(DATA)
+
+
+WORKLOADS = [
+    Workload("sequential", "calls/s", 1, _sequential),
+    Workload(f"{IN_FLIGHT} in flight", "calls/s", IN_FLIGHT, _in_flight),
+    Workload("chain of 3", "chains/s", 1, _chain),
+    Workload("64 KiB echo", "MB/s", len(DATA) / 1e6, _echo),
+]
+
+
+async def measure(client: BenchClient, seconds: float) -> dict[str, float]:
+    """Each workload's rate: steps run for ``seconds`` after a short warm-up."""
+    rates: dict[str, float] = {}
+    for workload in WORKLOADS:
+        for phase, budget in (("warm-up", min(0.2, seconds / 5)), ("timed", seconds)):
+            steps = 0
+            start = time.perf_counter()
+            while (elapsed := time.perf_counter() - start) < budget:
+                await workload.step(client, steps)
+                steps += 1
+            if phase == "timed":
+                rates[workload.name] = steps * workload.per_step / elapsed
+    return rates
+
+
+class StubClient:
+    """The client side, for capnrpc's typed clients and pycapnp's alike (they are called alike)."""
+
+    def __init__(self, bench: Any) -> None:
+        self.bench = bench
+
+    async def ping(self, value: int) -> int:
+        return int((await self.bench.ping(value=value)).value)
+
+    async def in_flight(self, value: int, count: int) -> int:
+        promises = [self.bench.ping(value=value + i) for i in range(count)]
+        last = 0
+        for promise in promises:
+            last = (await promise).value
+        return int(last)
+
+    async def chain(self, value: int) -> int:
+        return int((await self.bench.next().bench.next().bench.ping(value=value)).value)
+
+    async def echo(self, data: bytes) -> int:
+        return len((await self.bench.echo(data=data)).data)
+
+
+# == capnrpc_trio =================================================================================
+
+
+def _ours_schema() -> Any:
+    from capnrpc_core import load
+
+    return load(SCHEMA)
+
+
+def _ours_server(rpcbench: Any) -> Any:
+    class BenchImpl(rpcbench.Bench.Server):  # type: ignore[misc,name-defined]
+        def ping(self, value: int) -> int:
+            return value + 1
+
+        def next(self) -> Any:
+            return self
+
+        def echo(self, data: bytes) -> bytes:
+            return data
+
+    return BenchImpl()
+
+
+@asynccontextmanager
+async def open_trio() -> AsyncIterator[BenchClient]:
+    """A capnrpc_trio server and client over loopback TCP."""
+    import capnrpc_trio
+
+    rpcbench = _ours_schema()
+    async with (
+        capnrpc_trio.serve("tcp://127.0.0.1:0", _ours_server(rpcbench)) as listener,
+        capnrpc_trio.connect(listener.address) as conn,
+    ):
+        yield StubClient(conn.bootstrap(rpcbench.Bench))
+
+
+def run_trio(main: Callable[[], Awaitable[Any]]) -> Any:
+    import trio
+
+    return trio.run(main)
+
+
+# == pycapnp ======================================================================================
+
+
+@asynccontextmanager
+async def open_pycapnp() -> AsyncIterator[BenchClient]:
+    """A pycapnp server and client over loopback TCP."""
+    import capnp
+
+    rpcbench = capnp.load(str(SCHEMA))
+
+    class BenchImpl(rpcbench.Bench.Server):  # type: ignore[misc,name-defined]
+        async def ping(self, value: int, **kwargs: Any) -> int:
+            return value + 1
+
+        async def next(self, **kwargs: Any) -> Any:
+            return self
+
+        async def echo(self, data: bytes, **kwargs: Any) -> bytes:
+            return data
+
+    servers: list[Any] = []
+
+    async def accepted(stream: Any) -> None:
+        server = capnp.TwoPartyServer(stream, bootstrap=BenchImpl())
+        servers.append(server)
+        await server.on_disconnect()
+
+    listener = await capnp.AsyncIoStream.create_server(accepted, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    async with listener:
+        stream = await capnp.AsyncIoStream.create_connection(host="127.0.0.1", port=port)
+        client = capnp.TwoPartyClient(stream)
+        yield StubClient(client.bootstrap().cast_as(rpcbench.Bench))
+        client.close()
+
+
+def run_pycapnp(main: Callable[[], Awaitable[Any]]) -> Any:
+    import asyncio
+
+    import capnp
+
+    return asyncio.run(capnp.run(main()))
+
+
+# == the table ====================================================================================
+
+
+@dataclass(frozen=True)
+class Driver:
+    """A row of the table: how to open a served client, and the event loop to run it in."""
+
+    open: Callable[[], AbstractAsyncContextManager[BenchClient]]
+    run: Callable[[Callable[[], Awaitable[Any]]], Any]
+
+
+DRIVERS: dict[str, Driver] = {
+    "capnrpc_trio": Driver(open_trio, run_trio),
+    BASELINE: Driver(open_pycapnp, run_pycapnp),
+}
+
+
+def worker(name: str, seconds: float) -> dict[str, float]:
+    """Measure one driver in this process."""
+    driver = DRIVERS[name]
+
+    async def main() -> dict[str, float]:
+        async with driver.open() as client:
+            return await measure(client, seconds)
+
+    result: dict[str, float] = driver.run(main)
+    return result
+
+
+def run_worker(name: str, seconds: float) -> dict[str, float]:
+    """Measure one driver in a subprocess of its own."""
+    command = [sys.executable, __file__, "--worker", name, "--seconds", str(seconds)]
+    proc = subprocess.run(
+        command, capture_output=True, text=True, timeout=30 + 2 * seconds * len(WORKLOADS)
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"the {name} worker failed:\n{proc.stderr}")
+    rates: dict[str, float] = json.loads(proc.stdout.splitlines()[-1])
+    return rates
+
+
+def report(results: dict[str, dict[str, float]]) -> float:
+    """Print the table; return the worst ratio ours/pycapnp."""
+    ours = [name for name in results if name != BASELINE]
+    header = f"{'workload':<14} {'unit':<9}" + "".join(f"{name:>15}" for name in results)
+    header += "".join(f"{name + '/' + BASELINE:>26}" for name in ours)
+    print(header)
+    worst = float("inf")
+    for workload in WORKLOADS:
+        row = f"{workload.name:<14} {workload.unit:<9}"
+        row += "".join(f"{results[name][workload.name]:>15.1f}" for name in results)
+        base = results[BASELINE][workload.name]
+        for name in ours:
+            ratio = results[name][workload.name] / base
+            worst = min(worst, ratio)
+            row += f"{ratio:>26.3f}"
+        print(row)
+    return worst
+
+
+def profile(name: str, seconds: float) -> None:
+    """Profile one driver on the small-call workloads; print the top functions by own time."""
+    import cProfile
+    import pstats
+
+    global WORKLOADS
+    WORKLOADS = WORKLOADS[:2]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    rates = worker(name, seconds)
+    profiler.disable()
+    print(rates)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="timed seconds per workload")
+    parser.add_argument("--worker", choices=sorted(DRIVERS), help=argparse.SUPPRESS)
+    parser.add_argument("--profile", choices=sorted(DRIVERS), help="profile one driver")
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.seconds)))
+        return
+    if args.profile:
+        profile(args.profile, args.seconds)
+        return
+    results = {name: run_worker(name, args.seconds) for name in DRIVERS}
+    worst = report(results)
+    print(f"min_ratio_vs_pycapnp {worst:.3f}")
+
+
+if __name__ == "__main__":
+    main()
