@@ -16,19 +16,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import capnp  # noqa: E402
+import capnp
 
-from capnrpc_core.rpc.codec import decode_message, encode_message  # noqa: E402
-from capnrpc_core.rpc.messages import (  # noqa: E402
+from capnrpc_core.rpc.codec import decode_message, encode_message
+from capnrpc_core.rpc.messages import (
     Call,
     CapDescriptor,
     CapKind,
     MessageTarget,
     Payload,
 )
-from capnrpc_core.wire.builder import MessageBuilder  # noqa: E402
-from capnrpc_core.wire.framing import decode_frame, encode_frame  # noqa: E402
-from capnrpc_core.wire.reader import MessageReader  # noqa: E402
+from capnrpc_core.wire.builder import MessageBuilder
+from capnrpc_core.wire.framing import decode_frame, encode_frame
+from capnrpc_core.wire.reader import MessageReader
 
 HERE = Path(__file__).resolve().parent
 _PKG = os.path.dirname(capnp.__file__)
