@@ -35,7 +35,7 @@ class RpcError(CapnrpcError):
     the peer's own words), ``remote_trace`` the peer's trace when it sent one.
     """
 
-    def __init__(self, type: str, reason: str, remote_trace: str = "") -> None:  # noqa: A002
+    def __init__(self, type: str, reason: str, remote_trace: str = "") -> None:
         super().__init__(f"{type}: {reason}")
         self.type = type
         self.reason = reason
