@@ -302,7 +302,8 @@ def profile(name: str, seconds: float) -> None:
         areas[area] = areas.get(area, 0.0) + own
     total = sum(areas.values())
     for area, own in sorted(areas.items(), key=lambda item: -item[1]):
-        print(f"{own / total:7.1%}  {area}")
+        if own >= total / 100:
+            print(f"{own / total:7.1%}  {area}")
     stats.sort_stats("tottime").print_stats(25)
 
 
@@ -310,16 +311,14 @@ def _area(filename: str, function: str) -> str:
     path = filename.replace("\\", "/")
     for marker in ("/capnrpc_core/", "/capnrpc_trio/", "/capnrpc_asyncio/", "/capnrpc_socket/"):
         if marker in path:
-            rest = path.split(marker, 1)[1]
-            package = marker.strip("/")
-            return f"{package}/{rest.split('/')[0]}" if "/" in rest else f"{package}/{rest}"
+            return marker.strip("/") + "/" + path.split(marker, 1)[1]
     if "/trio/" in path:
-        return "trio (scheduler, IO)"
+        return "trio: scheduler, sockets, events"
     if filename == "~":
-        if "socket" in function or "poll" in function or "epoll" in function:
-            return "system calls (send, recv, epoll)"
-        return "builtins"
-    return "other Python (" + Path(filename).name + ")"
+        if "socket" in function or "poll" in function:
+            return "system calls: send, recv, epoll"
+        return "built-in functions (isinstance, struct, ...)"
+    return "other Python: stdlib, attrs, outcome"
 
 
 def main() -> None:

@@ -409,6 +409,8 @@ def connect(
     check_vat_options(vat, limits, trace_path)
     if vat is not None and workers is not None:
         raise LocalUsageError("workers belong to the vat: pass them to open_vat")
+    if vat is not None and vat.closed:
+        raise LocalUsageError("connect(vat=...) was given a closed vat")
     owned: SocketVat | None = None
     if vat is None:
         vat = owned = open_vat(
@@ -596,7 +598,7 @@ class Listener:
             )
             handshake = True
         with runtime.lock():
-            if self._stopping:
+            if self._stopping or runtime.closed:
                 if cap is not None:
                     runtime.vat.release(cap)
                 sock.close()

@@ -60,6 +60,7 @@ from capnrpc_core.driver import (
 from capnrpc_core.rpc import Cap, Connection, Delivery, PendingCall, RpcException, RpcLimits
 from capnrpc_core.schema import interfaces
 from capnrpc_core.schema.interfaces import Server
+from capnrpc_core.schema.registry import set_type_lock
 
 if TYPE_CHECKING:
     from capnrpc_socket._connection import Connection as SocketConnection
@@ -78,6 +79,9 @@ _IDLE_SECONDS = 30.0
 DEFAULT_WORKERS = 4
 
 _local = threading.local()
+
+# Application code runs on many threads here, and schema types are made on first use.
+set_type_lock(threading.RLock())
 
 
 def _io_thread() -> bool:

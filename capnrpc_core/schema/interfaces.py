@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -1031,6 +1032,9 @@ def fail_delivery(runtime: Runtime, delivery: Delivery, exc: BaseException) -> N
         exc,
         exc_info=exc,
     )
+    # A handler that keeps log records (pytest's capture, a memory handler) would otherwise keep
+    # the method's frames, and through them the capabilities in its params, alive for good.
+    traceback.clear_frames(exc.__traceback__)
     with runtime.lock():
         if delivery.done:
             return

@@ -3,11 +3,17 @@
 Types are made on first use and cached, so a schema with hundreds of nodes costs only what is
 touched. Types from one registry refer to each other directly; a struct's reader accepts any
 reader of the same node id as a value, whichever registry made it.
+
+A struct type is published in the cache only once its fields are built, so a lookup without a
+lock never sees a half-made type. Making types holds :func:`set_type_lock`'s lock, a no-op
+unless a driver that runs application code on several threads installs a re-entrant lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from capnrpc_core.schema._convert import KIND_NAMES
@@ -18,7 +24,15 @@ from capnrpc_core.schema.lists import ListCodec, make_list_codec
 from capnrpc_core.schema.model import Kind, SchemaSet, Type
 from capnrpc_core.schema.structs import Struct, build_struct_fields, make_struct_type
 
-__all__ = ["TypeRegistry"]
+__all__ = ["TypeRegistry", "set_type_lock"]
+
+_type_lock: AbstractContextManager[Any] = contextlib.nullcontext()
+
+
+def set_type_lock(lock: AbstractContextManager[Any]) -> None:
+    """Hold ``lock`` (re-entrant, e.g. ``threading.RLock()``) while types are made."""
+    global _type_lock
+    _type_lock = lock
 
 
 CapabilityHook = Callable[[Any, object], object]
@@ -47,29 +61,35 @@ class TypeRegistry:
         self._interfaces: dict[int, type[Interface]] = {}
         self._codecs: dict[Type, ListCodec] = {}
         self._pending: list[type[Struct]] = []
+        self._building: dict[int, type[Struct]] = {}
 
     def struct_type(self, node_id: int) -> type[Struct]:
         """The struct type (or group type) of node ``node_id``."""
         cls = self._structs.get(node_id)
         if cls is not None:
             return cls
-        node = self.schemas.struct(node_id)
-        cls = make_struct_type(self, node, _class_name(node.short_name, node.is_group))
-        self._structs[node_id] = cls
-        # Fields are filled in once the outermost request is done, so that types referring to
-        # each other see each other's (empty) classes instead of recursing without end.
-        self._pending.append(cls)
-        if len(self._pending) == 1:
-            try:
-                while self._pending:
-                    build_struct_fields(self, self._pending[0])
-                    self._pending.pop(0)
-            except BaseException:
-                for pending in self._pending:
-                    self._structs.pop(pending.schema.node.id, None)
-                self._pending.clear()
-                raise
-        return cls
+        with _type_lock:
+            cls = self._structs.get(node_id) or self._building.get(node_id)
+            if cls is not None:
+                return cls
+            node = self.schemas.struct(node_id)
+            cls = make_struct_type(self, node, _class_name(node.short_name, node.is_group))
+            self._building[node_id] = cls
+            # Fields are filled in once the outermost request is done, so that types referring
+            # to each other see each other's (empty) classes instead of recursing without end.
+            self._pending.append(cls)
+            if len(self._pending) == 1:
+                try:
+                    while self._pending:
+                        build_struct_fields(self, self._pending[0])
+                        self._pending.pop(0)
+                except BaseException:
+                    self._pending.clear()
+                    self._building.clear()
+                    raise
+                self._structs.update(self._building)
+                self._building.clear()
+            return cls
 
     def enum_type(self, node_id: int) -> type[Enum]:
         """The enum type of node ``node_id``."""
@@ -83,9 +103,12 @@ class TypeRegistry:
         """The interface type of node ``node_id``."""
         cls = self._interfaces.get(node_id)
         if cls is None:
-            node = self.schemas.interface(node_id)
-            cls = make_client_type(self, node, node.short_name)
-            self._interfaces[node_id] = cls
+            with _type_lock:
+                cls = self._interfaces.get(node_id)
+                if cls is None:
+                    node = self.schemas.interface(node_id)
+                    cls = make_client_type(self, node, node.short_name)
+                    self._interfaces[node_id] = cls
         return cls
 
     def list_codec(self, element: Type) -> ListCodec:

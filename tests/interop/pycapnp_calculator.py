@@ -1,3 +1,4 @@
+# mypy: disable-error-code="misc,name-defined"
 """The reference peer for the calculator (examples/calculator/calculator.capnp), in pycapnp.
 
 ``python pycapnp_calculator.py server`` serves a calculator on 127.0.0.1 (a free port, printed as
@@ -63,7 +64,7 @@ async def evaluate(expression: Any, params: list[float] | None = None) -> float:
         return float((await expression.previous.read()).value)
     if which == "parameter":
         assert params is not None, "a parameter outside a function body"
-        return params[expression.parameter]
+        return float(params[expression.parameter])
     call = expression.call
     args = [await evaluate(p, params) for p in call.params]
     return float((await call.function.call(params=args)).value)

@@ -21,6 +21,7 @@ from capnrpc_core import load
 from capnrpc_core.driver import describe_frame, parse_address
 from capnrpc_core.rpc import Connection as CoreConnection
 from tests.interop.peers import CALCULATOR_PEER, HERE
+from tests.rpc.harness import table_sizes
 
 TIMEOUT = 20
 probe = load(HERE.parent / "schemas" / "calculator_probe.capnp")
@@ -53,18 +54,6 @@ class Wire:
             await self._changed.wait()
 
 
-def tables(conn: CoreConnection) -> dict[str, int]:
-    """The size of each of a connection's tables."""
-    return {
-        "questions": len(conn.questions),
-        "answers": len(conn.answers),
-        "exports": len(conn.exports),
-        "imports": len(conn.imports),
-        "promise_imports": len(conn.promise_imports),
-        "embargoes": len(conn.embargoes),
-    }
-
-
 def only(**sizes: int) -> dict[str, int]:
     """Every table empty but those named (``only(imports=1)``)."""
     empty = dict.fromkeys(
@@ -77,14 +66,14 @@ async def settle_tables(wire: Wire, conn: CoreConnection, expected: Mapping[str,
     """Wait until the tables named in ``expected`` have those sizes (fail saying what they were)."""
 
     def settled() -> bool:
-        sizes = tables(conn)
+        sizes = table_sizes(conn)
         return all(sizes[name] == size for name, size in expected.items())
 
     try:
         with trio.fail_after(TIMEOUT / 2):
             await wire.until(settled)
     except trio.TooSlowError:
-        pytest.fail(f"tables {tables(conn)}, expected {expected}; wire: {wire.lines[-20:]}")
+        pytest.fail(f"tables {table_sizes(conn)}, expected {expected}; wire: {wire.lines[-20:]}")
 
 
 async def _kill(process: trio.Process) -> None:
@@ -151,5 +140,4 @@ __all__ = [
     "only",
     "run_pycapnp_client",
     "settle_tables",
-    "tables",
 ]

@@ -318,7 +318,8 @@ def test_several_threads_wait_for_one_promise() -> None:
         threads = [threading.Thread(target=waiter) for _ in range(4)]
         for t in threads:
             t.start()
-        p.client_until(lambda: p.conn.vat._waiting == 4)
+        # Four waiters, plus this thread once its own wait has begun.
+        p.client_until(lambda: p.conn.vat._waiting >= 5)
         promise.cancel()
         for t in threads:
             t.join(TIMEOUT)
@@ -373,3 +374,40 @@ def test_the_demo_calculator_runs_unchanged_with_one_worker_each() -> None:
         square = {"call": {"function": Square(), "params": [{"literal": 4}]}}
         expression = {"call": {"function": add, "params": [{"literal": 3}, square]}}
         assert calc.evaluate(expression=expression).value.read().wait(TIMEOUT).value == 19
+
+
+def test_types_made_by_many_threads_at_once_are_complete() -> None:
+    """Schema types are made on first use; a thread must never see one half made."""
+    import sys
+
+    from capnrpc_core.schema.registry import TypeRegistry
+
+    schemas = rpctest.Echo._registry.schemas
+    infos = rpctest.Echo._method_infos()
+    result_ids = [info.method.result_struct_id for info in infos]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for _ in range(50):
+            registry = TypeRegistry(schemas)
+            barrier = threading.Barrier(8, timeout=TIMEOUT)
+            errors: list[BaseException] = []
+
+            def make() -> None:
+                try:
+                    barrier.wait()
+                    for node_id in result_ids:
+                        results = registry.struct_type(node_id).new_message()
+                        for field in results.schema.node.fields:
+                            getattr(results, field.name)
+                except BaseException as exc:  # reported below, in the test's thread
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=make) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(TIMEOUT)
+            assert not errors, errors[0]
+    finally:
+        sys.setswitchinterval(switch)

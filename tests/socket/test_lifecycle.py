@@ -392,3 +392,11 @@ def test_workers_are_checked() -> None:
         capnrpc_socket.open_vat(workers=0)
     with capnrpc_socket.open_vat() as vat, pytest.raises(LocalUsageError, match="open_vat"):
         capnrpc_socket.connect("tcp://127.0.0.1:1", vat=vat, workers=2)
+
+
+def test_a_closed_vat_takes_no_new_connections() -> None:
+    with capnrpc_socket.serve("tcp://127.0.0.1:0", SocketEcho()) as listener:
+        vat = capnrpc_socket.open_vat()
+        vat.close()
+        with pytest.raises(LocalUsageError, match="closed vat"):
+            capnrpc_socket.connect(listener.address, vat=vat)
