@@ -17,7 +17,8 @@ worst ratio of any row.
 Add a driver: write an ``open_<name>`` async context manager yielding a :class:`BenchClient`
 and serving a Bench with the driver, and add a :class:`Driver` row to ``DRIVERS``.
 
-Run: ``python bench/rpc.py [--seconds S] [--rounds R]`` (about 25 s by default).
+Run: ``python bench/rpc.py [--seconds S] [--rounds R]`` (about a minute by default, for five
+drivers: trio, asyncio, asyncio on uvloop when it is installed, blocking sockets, pycapnp).
 ``python bench/rpc.py --profile capnrpc_trio`` profiles one driver's sequential and in-flight
 calls (cProfile: own time by area, then the top functions).
 """
@@ -178,6 +179,73 @@ def run_trio(main: Callable[[], Awaitable[Any]]) -> Any:
     return trio.run(main)
 
 
+# == capnrpc_asyncio (and uvloop) =================================================================
+
+
+@asynccontextmanager
+async def open_asyncio() -> AsyncIterator[BenchClient]:
+    """A capnrpc_asyncio server and client over loopback TCP."""
+    import capnrpc_asyncio
+
+    rpcbench = _ours_schema()
+    async with (
+        capnrpc_asyncio.serve("tcp://127.0.0.1:0", _ours_server(rpcbench)) as listener,
+        capnrpc_asyncio.connect(listener.address) as conn,
+    ):
+        yield StubClient(conn.bootstrap(rpcbench.Bench))
+
+
+def run_asyncio(main: Callable[[], Awaitable[Any]]) -> Any:
+    import asyncio
+
+    return asyncio.run(main())  # type: ignore[arg-type]
+
+
+def run_uvloop(main: Callable[[], Awaitable[Any]]) -> Any:
+    import uvloop
+
+    return uvloop.run(main())  # type: ignore[arg-type]
+
+
+# == capnrpc_socket ===============================================================================
+
+
+class BlockingStubClient:
+    """The blocking driver's client behind the async interface the workloads use."""
+
+    def __init__(self, bench: Any) -> None:
+        self.bench = bench
+
+    async def ping(self, value: int) -> int:
+        return int(self.bench.ping(value=value).wait().value)
+
+    async def in_flight(self, value: int, count: int) -> int:
+        promises = [self.bench.ping(value=value + i) for i in range(count)]
+        last = 0
+        for promise in promises:
+            last = promise.wait().value
+        return int(last)
+
+    async def chain(self, value: int) -> int:
+        return int(self.bench.next().bench.next().bench.ping(value=value).wait().value)
+
+    async def echo(self, data: bytes) -> int:
+        return len(self.bench.echo(data=data).wait().data)
+
+
+@asynccontextmanager
+async def open_socket() -> AsyncIterator[BenchClient]:
+    """A capnrpc_socket server and client over loopback TCP (threads, no event loop)."""
+    import capnrpc_socket
+
+    rpcbench = _ours_schema()
+    with (
+        capnrpc_socket.serve("tcp://127.0.0.1:0", _ours_server(rpcbench)) as server,
+        capnrpc_socket.connect(server.address) as conn,
+    ):
+        yield BlockingStubClient(conn.bootstrap(rpcbench.Bench))
+
+
 # == pycapnp ======================================================================================
 
 
@@ -233,8 +301,17 @@ class Driver:
     run: Callable[[Callable[[], Awaitable[Any]]], Any]
 
 
+def _uvloop_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("uvloop") is not None
+
+
 DRIVERS: dict[str, Driver] = {
     "capnrpc_trio": Driver(open_trio, run_trio),
+    "capnrpc_asyncio": Driver(open_asyncio, run_asyncio),
+    **({"asyncio+uvloop": Driver(open_asyncio, run_uvloop)} if _uvloop_installed() else {}),
+    "capnrpc_socket": Driver(open_socket, run_asyncio),
     BASELINE: Driver(open_pycapnp, run_pycapnp),
 }
 
@@ -266,18 +343,22 @@ def run_worker(name: str, seconds: float) -> dict[str, float]:
 def report(results: dict[str, dict[str, float]]) -> float:
     """Print the table; return the worst ratio ours/pycapnp."""
     ours = [name for name in results if name != BASELINE]
-    header = f"{'workload':<14} {'unit':<9}" + "".join(f"{name:>15}" for name in results)
-    header += "".join(f"{name + '/' + BASELINE:>26}" for name in ours)
+    widths = {name: max(12, len(name) + 2) for name in results}
+    ratio_width = {name: max(12, len(name) + len(BASELINE) + 3) for name in ours}
+    header = f"{'workload':<14} {'unit':<9}" + "".join(
+        f"{name:>{widths[name]}}" for name in results
+    )
+    header += "".join(f"{name + '/' + BASELINE:>{ratio_width[name]}}" for name in ours)
     print(header)
     worst = float("inf")
     for workload in WORKLOADS:
         row = f"{workload.name:<14} {workload.unit:<9}"
-        row += "".join(f"{results[name][workload.name]:>15.1f}" for name in results)
+        row += "".join(f"{results[name][workload.name]:>{widths[name]}.1f}" for name in results)
         base = results[BASELINE][workload.name]
         for name in ours:
             ratio = results[name][workload.name] / base
             worst = min(worst, ratio)
-            row += f"{ratio:>26.3f}"
+            row += f"{ratio:>{ratio_width[name]}.3f}"
         print(row)
     return worst
 
