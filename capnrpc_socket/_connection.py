@@ -10,6 +10,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -86,7 +87,10 @@ class Connection:
         self._sock = sock
         self._bootstrap = bootstrap
         self._handshake = handshake
-        self._out = bytearray()
+        # Output the core queued (appended with the vat lock held), and the part of it the IO
+        # thread is writing (its own: a partly sent buffer is resent from where it stopped).
+        self._out: deque[bytes] = deque()
+        self._sending: memoryview | None = None
         self._closing = False
         self._broken = False
         self._want_write = False
@@ -150,7 +154,7 @@ class Connection:
         self._thread.start()
 
     def _queue(self, data: bytes) -> None:
-        self._out += data
+        self._out.append(data)
         if threading.current_thread() is not self._thread:
             self._wake()
 
@@ -239,7 +243,7 @@ class Connection:
                 self._write()
                 with runtime.lock():
                     closing = self._closing
-                    pending = bool(self._out)
+                    pending = bool(self._out) or self._sending is not None
                 if closing:
                     if not pending or self._broken:
                         return
@@ -266,7 +270,8 @@ class Connection:
                 for key, events in selector.select(timeout):
                     if key.data is None:
                         self._take_wakeups()
-                    elif events & selectors.EVENT_READ:
+                    elif events & selectors.EVENT_READ or self._want_write:
+                        # (A TLS read that needed to write is retried once writable.)
                         reading = self._read()
         finally:
             selector.close()
@@ -286,6 +291,7 @@ class Connection:
         """Read what there is and feed it to the core; False once there is nothing more."""
         runtime = self.runtime
         sock = self._sock
+        self._want_write = False
         while True:
             try:
                 data = sock.recv(RECEIVE_SIZE)
@@ -297,7 +303,6 @@ class Connection:
             except OSError as exc:
                 self._lost(exc)
                 return False
-            self._want_write = False
             with runtime.lock():
                 if not self.core.open:
                     return False
@@ -313,10 +318,23 @@ class Connection:
         runtime = self.runtime
         sock = self._sock
         while not self._broken:
-            with runtime.lock():
-                if not self._out:
-                    return
-                chunk = self._out[:SEND_SIZE]
+            chunk = self._sending
+            if chunk is None:
+                with runtime.lock():
+                    out = self._out
+                    if not out:
+                        return
+                    if len(out) == 1 or len(out[0]) >= SEND_SIZE:
+                        data = out.popleft()
+                    else:
+                        # Many small messages (a pipelined batch): one send.
+                        parts = []
+                        size = 0
+                        while out and size < SEND_SIZE:
+                            parts.append(out.popleft())
+                            size += len(parts[-1])
+                        data = b"".join(parts)
+                chunk = self._sending = memoryview(data)
             try:
                 sent = sock.send(chunk)
             except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
@@ -325,10 +343,10 @@ class Connection:
                 self._broken = True
                 self._lost(exc)
                 return
-            with runtime.lock():
-                del self._out[:sent]
             if sent < len(chunk):
+                self._sending = chunk[sent:]
                 return
+            self._sending = None
 
     def _lost(self, exc: BaseException) -> None:
         with self.runtime.lock():

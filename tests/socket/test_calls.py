@@ -14,7 +14,7 @@ from capnrpc_core import RpcError
 from capnrpc_core.rpc.messages import Call, Return
 from tests.rpc.harness import table_sizes, tables_empty
 from tests.services import CallbackImpl, CounterImpl
-from tests.socket.conftest import TIMEOUT, SocketEcho, open_pair, rpctest
+from tests.socket.conftest import TIMEOUT, Pair, SocketEcho, open_pair, rpctest
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -31,37 +31,47 @@ def test_bootstrap_and_calls() -> None:
         assert not p.listener.address.endswith(":0")
 
 
+class Gated(SocketEcho):
+    """Holds the answers of ``newCounter`` and ``info`` back until ``gate`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def newCounter(self, start: int) -> CounterImpl:
+        assert self.gate.wait(TIMEOUT)
+        return super().newCounter(start)
+
+    def info(self, point: Any, label: str, _context: Any) -> None:
+        assert self.gate.wait(TIMEOUT)
+        super().info(point, label, _context)
+
+
+def answer_to(p: Pair, call: Call) -> Return:
+    """The Return the client received for ``call`` (question ids are reused after a Finish)."""
+    after = p.log.entries[[m for _, m in p.log.entries].index(call) :]
+    return next(m for d, m in after if isinstance(m, Return) and m.answer_id == call.question_id)
+
+
 def test_pipelined_calls_go_out_before_the_first_return() -> None:
-    gate = threading.Event()
-
-    class Gated(SocketEcho):
-        def newCounter(self, start: int) -> CounterImpl:
-            # Holds the answer back until the client has made its pipelined call.
-            assert gate.wait(TIMEOUT)
-            return super().newCounter(start)
-
     with open_pair(Gated()) as p:
         echo = p.conn.bootstrap(rpctest.Echo)
         promise = echo.newCounter(start=41).counter.next()
-        gate.set()
+        p.server.gate.set()  # both calls are made: now newCounter may answer
         assert promise.wait(TIMEOUT).value == 42
-        calls = p.log.sent(Call)
-        new_counter, nxt = calls[0], calls[1]
-        assert new_counter.target.promised_answer is not None  # on the bootstrap answer
+        new_counter, nxt = p.log.sent(Call)[:2]
         pa = nxt.target.promised_answer
         assert pa is not None and (pa.question_id, pa.transform) == (new_counter.question_id, (0,))
         order = [m for _, m in p.log.entries]
-        answer = next(
-            m for d, m in p.log.entries if isinstance(m, Return) and m.answer_id == pa.question_id
-        )
-        assert order.index(nxt) < order.index(answer)
+        assert order.index(nxt) < order.index(answer_to(p, new_counter))
 
 
 def test_struct_and_group_pipelining() -> None:
-    with open_pair() as p:
+    with open_pair(Gated()) as p:
         echo = p.conn.bootstrap(rpctest.Echo)
         promise = echo.info(point={"x": 9, "y": -1}, label="here")
         counted, pinged = promise.info.counter.next(), promise.info.labels.echo.ping(5)
+        p.server.gate.set()
         assert counted.wait(TIMEOUT).value == 10
         assert pinged.wait(TIMEOUT).value == 6
         point = promise.info.point.wait(TIMEOUT)
@@ -393,7 +403,9 @@ def test_types_made_by_many_threads_at_once_are_complete() -> None:
             barrier = threading.Barrier(8, timeout=TIMEOUT)
             errors: list[BaseException] = []
 
-            def make() -> None:
+            def make(
+                registry: TypeRegistry, barrier: threading.Barrier, errors: list[BaseException]
+            ) -> None:
                 try:
                     barrier.wait()
                     for node_id in result_ids:
@@ -403,7 +415,8 @@ def test_types_made_by_many_threads_at_once_are_complete() -> None:
                 except BaseException as exc:  # reported below, in the test's thread
                     errors.append(exc)
 
-            threads = [threading.Thread(target=make) for _ in range(8)]
+            args = (registry, barrier, errors)
+            threads = [threading.Thread(target=make, args=args) for _ in range(8)]
             for t in threads:
                 t.start()
             for t in threads:
