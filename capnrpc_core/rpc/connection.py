@@ -326,9 +326,15 @@ class Connection:
             )
         question.wants_finish = True
         # rpc.capnp: noFinishNeeded "implies that the results do not contain any capabilities".
-        # If they do, the peer must keep the answer for the Disembargos and pipelined calls that
-        # may still name it, so we finish it as usual (a Finish it may silently ignore).
-        if msg.no_finish_needed and not (msg.results is not None and msg.results.cap_table):
+        # If they may (a cap table, or results taken from another question), the peer must keep
+        # the answer for the Disembargos and pipelined calls that may still name it, so we
+        # finish it as usual (a Finish it may silently ignore).
+        if msg.no_finish_needed and (
+            kind == ReturnKind.EXCEPTION
+            or (
+                kind == ReturnKind.RESULTS and msg.results is not None and not msg.results.cap_table
+            )
+        ):
             question.finish_sent = True
         self.maybe_finish(question)
         # A returned question no longer counts against max_questions, even before its Finish.
@@ -867,9 +873,13 @@ class Connection:
             try:
                 desc = self.describe(target)
             except ExportLimitReached:
-                self.send(Resolve(export_id, exception=_export_limit(vat.limits.max_exports)))
-                return
-            self.send(Resolve(export_id, cap=desc))
+                exception = _export_limit(vat.limits.max_exports)
+                self.send(Resolve(export_id, exception=exception))
+                # What the peer now sees; recording it also stops a second Resolve (a promise
+                # exported, released and exported again has a waiter from each time).
+                target = BrokenCap(exception)
+            else:
+                self.send(Resolve(export_id, cap=desc))
         # Keep the raw resolution for Disembargo reflection (Note [tribble] in vat.py).
         if self.exports_by_cap.get(promise) == export_id:
             del self.exports_by_cap[promise]

@@ -426,3 +426,27 @@ def test_a_disembargo_waits_behind_the_calls_it_must_follow() -> None:
     wire.send(loopback)
     assert x_server.seen == [2, 3]
     assert first.done and not second.done and third.done
+
+
+def test_a_promise_exported_twice_over_the_limit_is_resolved_once() -> None:
+    """A promise exported, released and exported again waits for its resolution twice; when
+    the resolution cannot be exported, the peer must still hear of it only once."""
+    wire = Wire(limits=RpcLimits(max_exports=2))
+    wire.serve = False
+    wire.boot()  # export 0
+    vat = wire.vat
+    promise = vat.new_promise()
+    for qid in (1, 2):
+        assert wire.send(Call(qid, BOOT, IFACE, HOLD, payload())) == []
+        vat.return_results(wire.held.pop(), params(0, vat.add_ref(promise)))
+        (ret,) = wire.out()
+        assert isinstance(ret, Return) and ret.results is not None
+        assert ret.results.cap_table == (CapDescriptor(CapKind.SENDER_PROMISE, 1),)
+        assert wire.send(Finish(qid, release_result_caps=False)) == []
+        if qid == 1:
+            assert wire.send(Release(1, 1)) == []  # export 1 is gone; the next one reuses it
+    vat.resolve(promise, vat.local_cap(TestServer("late")))
+    (resolve,) = wire.out()
+    assert isinstance(resolve, Resolve) and resolve.promise_id == 1
+    assert resolve.exception is not None
+    assert resolve.exception.type == ExceptionType.OVERLOADED

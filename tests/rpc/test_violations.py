@@ -706,3 +706,26 @@ def test_no_finish_needed_with_capabilities_is_finished_anyway() -> None:
     out = wire.send(Return(0, ReturnKind.RESULTS, payload(1), no_finish_needed=True))
     assert out == []  # no capabilities: no Finish
     assert wire.conn.open and len(wire.conn.questions) == 0
+
+
+def test_no_finish_needed_on_take_from_other_question_is_finished_anyway() -> None:
+    """The results taken from another question may hold capabilities, and a promise pipelined
+    on the question may still send a Disembargo naming it: the peer must keep the answer."""
+    wire = Wire()
+    _cap, call = wire.ask()
+    wire.boot()
+    # The peer has the vat run echo for it and keep the results (sendResultsTo.yourself)...
+    assert (
+        wire.send(Call(5, BOOT, IFACE, ECHO, payload(9), send_results_to=SendResultsTo.YOURSELF))
+        == []
+    )
+    # ...then answers the vat's question 1 with them.
+    out = wire.send(
+        Return(1, ReturnKind.TAKE_FROM_OTHER_QUESTION, other_question_id=5, no_finish_needed=True)
+    )
+    assert out == [
+        Return(5, ReturnKind.RESULTS_SENT_ELSEWHERE, release_param_caps=False),
+        Finish(1, release_result_caps=False, require_early_cancellation_workaround=False),
+    ]
+    assert call.done and call.exception is None
+    assert as_struct(call.results).get_int(struct.Struct("<Q"), 0) == 9
