@@ -27,6 +27,7 @@ from capnrpc_asyncio._runtime import AsyncioVat, open_vat
 from capnrpc_core import RpcError
 from capnrpc_core.driver import (
     BootstrapSpec,
+    DriverConnection,
     bootstrap_cap,
     check_serve_bootstrap,
     check_vat_options,
@@ -38,7 +39,6 @@ from capnrpc_core.driver import (
 )
 from capnrpc_core.rpc import Cap, RpcException, RpcLimits
 from capnrpc_core.rpc import Connection as CoreConnection
-from capnrpc_core.schema import interfaces
 from capnrpc_core.schema.interfaces import Client, Server
 
 __all__ = ["Address", "Connection", "Listener", "connect", "serve"]
@@ -61,11 +61,14 @@ class _Transport(Protocol):
     def is_closing(self) -> bool: ...
 
 
-class Connection:
+class Connection(DriverConnection):
     """One RPC connection: :meth:`bootstrap` gets the peer's capability.
 
     Made by :func:`connect` or accepted by :func:`serve`. ``close_reason`` says why it closed.
     """
+
+    driver_name = "capnrpc_asyncio"
+    runtime: AsyncioVat
 
     def __init__(
         self,
@@ -88,23 +91,10 @@ class Connection:
         self._done = asyncio.Event()
         self.close_reason: RpcError | None = None
 
-    def __repr__(self) -> str:
-        state = "open" if self.core.open else "closed"
-        return f"<capnrpc_asyncio.Connection {self.role} {self.peer_address} {state}>"
-
     @property
     def vat(self) -> AsyncioVat:
         """The vat (runtime) this connection belongs to."""
         return self.runtime
-
-    @property
-    def closed(self) -> bool:
-        """Whether the connection is closed (calls on it fail with ``disconnected``)."""
-        return not self.core.open
-
-    def bootstrap(self, interface_type: type[Any] | None = None) -> Any:
-        """A client (of ``interface_type``) for the peer's bootstrap capability, usable at once."""
-        return interfaces.bootstrap_client(self.runtime, self.core, interface_type)
 
     async def aclose(self) -> None:
         """Close the connection (pending calls fail with ``disconnected``) and wait for it."""

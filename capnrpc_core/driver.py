@@ -75,6 +75,7 @@ from capnrpc_core.schema.interfaces import (
     Promise,
     Runtime,
     Server,
+    bootstrap_client,
     cancel_delivery,
     fail_delivery,
     finish_delivery,
@@ -288,6 +289,33 @@ def connection_bootstrap(vat: Any, bootstrap: BootstrapSpec, peer: str, shared: 
     if bootstrap is None:
         return None
     return bootstrap_cap(vat, bootstrap(peer))
+
+
+class DriverConnection:
+    """What every driver's ``Connection`` object shares (its driver name in ``repr``).
+
+    A driver's subclass sets ``runtime`` (its vat), ``core`` (the core connection), ``role``
+    and ``peer_address``, and adds the driver's own closing and waiting.
+    """
+
+    driver_name = "capnrpc"
+    runtime: Any
+    core: Connection
+    role: str
+    peer_address: str
+
+    def __repr__(self) -> str:
+        state = "open" if self.core.open else "closed"
+        return f"<{self.driver_name}.Connection {self.role} {self.peer_address} {state}>"
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed (calls on it fail with ``disconnected``)."""
+        return not self.core.open
+
+    def bootstrap(self, interface_type: type[Any] | None = None) -> Any:
+        """A client (of ``interface_type``) for the peer's bootstrap capability, usable at once."""
+        return bootstrap_client(self.runtime, self.core, interface_type)
 
 
 # == running deliveries ===========================================================================

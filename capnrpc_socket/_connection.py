@@ -13,12 +13,12 @@ import time
 from collections import deque
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from capnrpc_core import LocalUsageError, RpcError
 from capnrpc_core.driver import (
     Address,
     BootstrapSpec,
+    DriverConnection,
     bootstrap_cap,
     check_serve_bootstrap,
     check_vat_options,
@@ -30,7 +30,6 @@ from capnrpc_core.driver import (
 )
 from capnrpc_core.rpc import Cap, RpcException, RpcLimits
 from capnrpc_core.rpc import Connection as CoreConnection
-from capnrpc_core.schema import interfaces
 from capnrpc_core.schema.interfaces import Client, Server
 from capnrpc_socket._runtime import _SIGNAL_SLICE, DEFAULT_WORKERS, SocketVat, _local, open_vat
 
@@ -61,12 +60,15 @@ def _wait_event(event: threading.Event, timeout: float | None) -> bool:
             return True
 
 
-class Connection:
+class Connection(DriverConnection):
     """One RPC connection: :meth:`bootstrap` gets the peer's capability.
 
     Made by :func:`connect` or accepted by :func:`serve`; an IO thread of its own reads and
     writes its socket. ``close_reason`` says why it closed. Usable from any thread.
     """
+
+    driver_name = "capnrpc_socket"
+    runtime: SocketVat
 
     def __init__(
         self,
@@ -104,23 +106,10 @@ class Connection:
         self._owned_vat: SocketVat | None = None
         self._listener: Listener | None = None
 
-    def __repr__(self) -> str:
-        state = "open" if self.core.open else "closed"
-        return f"<capnrpc_socket.Connection {self.role} {self.peer_address} {state}>"
-
     @property
     def vat(self) -> SocketVat:
         """The vat (runtime) this connection belongs to."""
         return self.runtime
-
-    @property
-    def closed(self) -> bool:
-        """Whether the connection is closed (calls on it fail with ``disconnected``)."""
-        return not self.core.open
-
-    def bootstrap(self, interface_type: type[Any] | None = None) -> Any:
-        """A client (of ``interface_type``) for the peer's bootstrap capability, usable at once."""
-        return interfaces.bootstrap_client(self.runtime, self.core, interface_type)
 
     def close(self) -> None:
         """Close the connection (pending calls fail with ``disconnected``) and join its thread.

@@ -18,6 +18,7 @@ from capnrpc_core import RpcError
 from capnrpc_core.driver import (
     Address,
     BootstrapSpec,
+    DriverConnection,
     bootstrap_cap,
     check_serve_bootstrap,
     check_vat_options,
@@ -29,7 +30,6 @@ from capnrpc_core.driver import (
 )
 from capnrpc_core.rpc import Cap, RpcException, RpcLimits
 from capnrpc_core.rpc import Connection as CoreConnection
-from capnrpc_core.schema import interfaces
 from capnrpc_core.schema.interfaces import Client, Server
 from capnrpc_trio._runtime import TrioVat, open_vat
 
@@ -41,11 +41,14 @@ RECEIVE_SIZE = 1 << 16
 Bootstrap = BootstrapSpec
 
 
-class Connection:
+class Connection(DriverConnection):
     """One RPC connection: :meth:`bootstrap` gets the peer's capability.
 
     Made by :func:`connect` or accepted by :func:`serve`. ``close_reason`` says why it closed.
     """
+
+    driver_name = "capnrpc_trio"
+    runtime: TrioVat
 
     def __init__(
         self,
@@ -69,23 +72,10 @@ class Connection:
         self._done = trio.Event()
         self.close_reason: RpcError | None = None
 
-    def __repr__(self) -> str:
-        state = "open" if self.core.open else "closed"
-        return f"<capnrpc_trio.Connection {self.role} {self.peer_address} {state}>"
-
     @property
     def vat(self) -> TrioVat:
         """The vat (runtime) this connection belongs to."""
         return self.runtime
-
-    @property
-    def closed(self) -> bool:
-        """Whether the connection is closed (calls on it fail with ``disconnected``)."""
-        return not self.core.open
-
-    def bootstrap(self, interface_type: type[Any] | None = None) -> Any:
-        """A client (of ``interface_type``) for the peer's bootstrap capability, usable at once."""
-        return interfaces.bootstrap_client(self.runtime, self.core, interface_type)
 
     async def aclose(self) -> None:
         """Close the connection (pending calls fail with ``disconnected``) and wait for it."""
