@@ -303,7 +303,7 @@ class TraceRecorder:
         return out
 
     def _event_text(self, event: Event) -> str:
-        return _describe_event(event, self._h, bind=None)
+        return _describe_event(event, self._h)
 
 
 def _exc(exc: RpcException) -> str:
@@ -316,7 +316,7 @@ def _parse_exc(kind: str, reason: str, trace: str) -> RpcException:
     )
 
 
-def _describe_event(event: Event, h: _Handles, bind: dict[str, object] | None) -> str:
+def _describe_event(event: Event, h: _Handles) -> str:
     """One event as text, naming (recording) or checking (replay) the objects it carries."""
     if isinstance(event, DeliverCall):
         d = event.delivery
@@ -445,7 +445,7 @@ class _Replayer:
         for name, obj in objs:
             if obj is not None and h.known(obj) is None:
                 h.bind(name, obj)
-        got = _describe_event(event, h, bind=None)
+        got = _describe_event(event, h)
         want = " ".join(f)
         if got.rstrip() != want.rstrip():
             raise TraceMismatch(f"event differs:\n  want {want[:300]}\n  got  {got[:300]}")
