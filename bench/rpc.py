@@ -17,7 +17,7 @@ worst ratio of any row.
 Add a driver: write an ``open_<name>`` async context manager yielding a :class:`BenchClient`
 and serving a Bench with the driver, and add a :class:`Driver` row to ``DRIVERS``.
 
-Run: ``python bench/rpc.py [--seconds S] [--rounds R]`` (about a minute by default, for five
+Run: ``python bench/rpc.py [--seconds S] [--rounds R] [--only DRIVER]`` (about a minute by default, for five
 drivers: trio, asyncio, asyncio on uvloop when it is installed, blocking sockets, pycapnp).
 ``python bench/rpc.py --profile capnrpc_trio`` profiles one driver's sequential and in-flight
 calls (cProfile: own time by area, then the top functions).
@@ -408,6 +408,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="turns per driver (best counts)")
     parser.add_argument("--worker", choices=sorted(DRIVERS), help=argparse.SUPPRESS)
     parser.add_argument("--profile", choices=sorted(DRIVERS), help="profile one driver")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(DRIVERS),
+        help="measure only this driver (repeatable); pycapnp always runs as the baseline",
+    )
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, args.seconds)))
@@ -415,9 +421,10 @@ def main() -> None:
     if args.profile:
         profile(args.profile, args.seconds)
         return
-    results: dict[str, dict[str, float]] = {name: {} for name in DRIVERS}
+    names = [name for name in DRIVERS if not args.only or name in args.only or name == BASELINE]
+    results: dict[str, dict[str, float]] = {name: {} for name in names}
     for _ in range(args.rounds):
-        for name in DRIVERS:
+        for name in names:
             for workload, rate in run_worker(name, args.seconds).items():
                 results[name][workload] = max(rate, results[name].get(workload, 0.0))
     worst = report(results)
