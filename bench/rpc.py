@@ -17,8 +17,9 @@ worst ratio of any row.
 Add a driver: write an ``open_<name>`` async context manager yielding a :class:`BenchClient`
 and serving a Bench with the driver, and add a :class:`Driver` row to ``DRIVERS``.
 
-Run: ``python bench/rpc.py [--seconds S] [--rounds R] [--only DRIVER]`` (about a minute by default, for five
-drivers: trio, asyncio, asyncio on uvloop when it is installed, blocking sockets, pycapnp).
+Run: ``python bench/rpc.py [--seconds S] [--rounds R] [--only DRIVER]`` (about a minute by
+default, for five drivers: trio, asyncio, asyncio on uvloop when it is installed, blocking
+sockets, pycapnp; ``--only`` picks drivers, and pycapnp always runs as the baseline).
 ``python bench/rpc.py --profile capnrpc_trio`` profiles one driver's sequential and in-flight
 calls (cProfile: own time by area, then the top functions).
 """

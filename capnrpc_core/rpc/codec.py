@@ -42,7 +42,7 @@ from capnrpc_core.rpc.messages import (
 from capnrpc_core.wire.builder import MessageBuilder, StructBuilder
 from capnrpc_core.wire.framing import encode_frame
 from capnrpc_core.wire.pointers import ElementSize
-from capnrpc_core.wire.reader import AnyPointerReader, MessageReader, StructReader
+from capnrpc_core.wire.reader import AnyPointerReader, Buffer, MessageReader, StructReader
 
 __all__ = ["decode_message", "encode_message", "encode_segments"]
 
@@ -214,6 +214,14 @@ def _decode_exception(s: StructReader) -> RpcException:
 
 def encode_message(message: Message) -> bytes:
     """Encode ``message`` as one framed Cap'n Proto message."""
+    kind = type(message)
+    frame: bytes | None = None
+    if kind is Call and message.target.import_id is not None:  # type: ignore[union-attr]
+        frame = _frame_call(message)  # type: ignore[arg-type]
+    elif kind is Return and message.kind == ReturnKind.RESULTS:  # type: ignore[union-attr]
+        frame = _frame_return(message)  # type: ignore[arg-type]
+    if frame is not None:
+        return frame
     return encode_frame(encode_segments(message))
 
 
@@ -426,3 +434,280 @@ def _encode_exception(s: StructBuilder, exc: RpcException) -> None:
     s.set_int(_U16, 4, int(exc.type))
     if exc.trace:
         s.set_text(1, exc.trace)
+
+
+# -- fast paths -----------------------------------------------------------------------------------
+
+# Note [fast decoding]
+# ~~~~~~~~~~~~~~~~~~~~
+# Calls, Returns, Finishes and Releases are nearly every message a busy connection carries, and
+# decoding them through the generic reader costs a dozen reader objects each. ``decode_fast``
+# reads them straight from the first segment when every struct on the way is near (no far
+# pointers), at least as large as rpc.capnp declares, and in bounds, and when the traversal and
+# nesting budgets allow; it charges the budget exactly what the generic reader would, and makes
+# the same message value. Anything else -- an unusual layout, a union member other than the
+# common one, a limit about to be hit, malformed input -- makes it return None, and the caller
+# decodes generically, which produces the proper value or error. A test checks that both agree
+# on random and mutated messages.
+
+_HALVES = struct.Struct("<iI")
+_half = _HALVES.unpack_from
+_CALL_HEAD = struct.Struct("<IHHQB")
+_U32_PAIR = struct.Struct("<II")
+_RETURN_HEAD = struct.Struct("<IBxH")
+_DESC_HEAD = struct.Struct("<HxxI")
+_SEND_TO = tuple(SendResultsTo)
+_CAP_KINDS = tuple(CapKind)
+
+
+def decode_fast(reader: MessageReader) -> Message | None:
+    """Decode a common message without reader objects, or None to decode generically."""
+    seg = reader.segments[0]
+    n = len(seg)
+    limit = reader.limits.nesting_limit
+    if n < 16 or limit < 6:
+        return None
+    lo, hi = _half(seg, 0)
+    m = 8 + (lo >> 2) * 8
+    mdw = hi & 0xFFFF
+    mwords = mdw + (hi >> 16)
+    if lo & 3 or mdw < 1 or hi >> 16 < 1 or m < 8 or m + mwords * 8 > n:
+        return None
+    which = _U16.unpack_from(seg, m)[0]
+    p = m + mdw * 8
+    lo, hi = _half(seg, p)
+    s = p + 8 + (lo >> 2) * 8
+    sdw = hi & 0xFFFF
+    spc = hi >> 16
+    swords = sdw + spc
+    if lo & 3 or not hi or s < 8 or s + swords * 8 > n:
+        return None
+    charge = mwords + swords
+    if which == _CALL:
+        if sdw < 3 or spc < 2:
+            return None
+        qid, method, send_to, iface, flags = _CALL_HEAD.unpack_from(seg, s)
+        if send_to > 2:
+            return None
+        p = s + sdw * 8
+        lo, hi = _half(seg, p)
+        t = p + 8 + (lo >> 2) * 8
+        tdw = hi & 0xFFFF
+        twords = tdw + (hi >> 16)
+        if lo & 3 or tdw < 1 or t < 8 or t + twords * 8 > n:
+            return None
+        import_id, tag = _U32_PAIR.unpack_from(seg, t)
+        if tag & 0xFFFF:
+            return None  # promisedAnswer
+        payload = _fast_payload(reader, seg, p + 8, charge + twords, limit)
+        if payload is None:
+            return None
+        return Call(
+            qid,
+            MessageTarget(import_id=import_id),
+            iface,
+            method,
+            payload,
+            send_results_to=_SEND_TO[send_to],
+            allow_third_party_tail_call=bool(flags & 1),
+            no_promise_pipelining=bool(flags & 2),
+            only_promise_pipeline=bool(flags & 4),
+        )
+    if which == _RETURN:
+        if sdw < 1 or spc < 1:
+            return None
+        answer_id, flags, tag = _RETURN_HEAD.unpack_from(seg, s)
+        if tag:
+            return None
+        payload = _fast_payload(reader, seg, s + sdw * 8, charge, limit)
+        if payload is None:
+            return None
+        return Return(
+            answer_id,
+            ReturnKind.RESULTS,
+            results=payload,
+            release_param_caps=not flags & 1,
+            no_finish_needed=bool(flags & 2),
+        )
+    if which in (_FINISH, _RELEASE):
+        if sdw < 1 or charge > reader._budget:
+            return None
+        reader._budget -= charge
+        first, second = _U32_PAIR.unpack_from(seg, s)
+        if which == _RELEASE:
+            return Release(first, second)
+        return Finish(
+            first,
+            release_result_caps=not second & 1,
+            require_early_cancellation_workaround=not second & 2,
+        )
+    return None
+
+
+def _fast_payload(
+    reader: MessageReader, seg: Buffer, p: int, charge: int, limit: int
+) -> Payload | None:
+    """The Payload at pointer offset ``p``, charging ``charge`` words more, or None."""
+    n = len(seg)
+    lo, hi = _half(seg, p)
+    s = p + 8 + (lo >> 2) * 8
+    sdw = hi & 0xFFFF
+    swords = sdw + (hi >> 16)
+    if lo & 3 or hi >> 16 < 2 or s < 8 or s + swords * 8 > n:
+        return None
+    charge += swords
+    ptrs = s + sdw * 8
+    lo, hi = _half(seg, ptrs + 8)  # capTable
+    descs: tuple[CapDescriptor, ...] = ()
+    if lo or hi:
+        t = ptrs + 16 + (lo >> 2) * 8
+        words = hi >> 3
+        if lo & 3 != 1 or hi & 7 != 7 or t < 8 or t + (words + 1) * 8 > n:
+            return None
+        charge += words + 1
+        tlo, thi = _half(seg, t)
+        count = tlo >> 2
+        edw = thi & 0xFFFF
+        step = (edw + (thi >> 16)) * 8
+        if tlo & 3 or edw < 1 or tlo < 0 or count * step > words * 8:
+            return None
+        found = []
+        for e in range(t + 8, t + 8 + count * step, step):
+            kind, id_ = _DESC_HEAD.unpack_from(seg, e)
+            if kind > 3:
+                return None  # receiverAnswer and beyond: generic
+            found.append(CapDescriptor(_CAP_KINDS[kind], id_) if kind else CapDescriptor(_NONE))
+        descs = tuple(found)
+    if charge > reader._budget:
+        return None
+    reader._budget -= charge
+    return Payload(AnyPointerReader(reader, seg, ptrs, limit - 3), descs)
+
+
+_NONE = CapKind.NONE
+
+
+# Note [verbatim payloads]
+# ~~~~~~~~~~~~~~~~~~~~~~~~
+# Params and results are usually the root struct of a one-segment message the application (or
+# the typed layer) just built. Such a segment holds, after the root pointer, only that struct's
+# tree -- the builder zeroes whatever it overwrites -- and every pointer inside it is relative,
+# so the words can be appended to the RPC message as they are, with the payload's content
+# pointer aimed at the root struct's new place. Capability pointers keep their indexes, which
+# refer to the cap table written beside the content, as with ``keep_cap_indexes``. The frames
+# below are then built with one ``pack`` and a join, with no builder at all. Anything else
+# (a reader from a received message, several segments, a capability descriptor that needs a
+# pointer) goes through the builder.
+_CALL_FRAME = struct.Struct("<II" + _CALL_WORDS.format[1:] + "iIiI")
+_RETURN_FRAME = struct.Struct("<II" + _RETURN_WORDS.format[1:] + "iIiI")
+_DESC_WORDS = struct.Struct("<HxxIQ")
+
+
+def _root_words(content: object) -> tuple[int, int, bytes | bytearray] | None:
+    """``(root struct offset, root pointer's upper half, words)`` for a verbatim copy, or None."""
+    kind = type(content)
+    if kind is StructBuilder:
+        segs = content.message._segs  # type: ignore[attr-defined]
+        used = content.message._used  # type: ignore[attr-defined]
+    elif kind is StructReader:
+        used = content.message.live_used  # type: ignore[attr-defined]
+        if used is None:
+            return None
+        segs = content.message.segments  # type: ignore[attr-defined]
+    else:
+        return None
+    if len(segs) != 1:
+        return None
+    seg = segs[0]
+    data = content._data  # type: ignore[attr-defined]
+    lo, hi = _half(seg, 0)
+    if (
+        lo & 3
+        or 8 + (lo >> 2) * 8 != data
+        or content._seg is not seg  # type: ignore[attr-defined]
+        or content._dsize != (hi & 0xFFFF) * 8  # type: ignore[attr-defined]
+        or content._pcount != hi >> 16  # type: ignore[attr-defined]
+    ):
+        return None
+    words: bytes | bytearray = seg[8 : used[0] * 8]
+    return data, hi, words
+
+
+def _payload_words(payload: Payload) -> tuple[int, int, int, int, list[bytes | bytearray]] | None:
+    """Content and capTable pointer halves (relative to the Payload) and the words after it."""
+    content = payload.content
+    parts: list[bytes | bytearray] = []
+    if content is None:
+        clo = chi = clen = 0
+    else:
+        root = _root_words(content)
+        if root is None:
+            if type(content) is AnyPointerReader and content.is_null():
+                clo = chi = clen = 0
+            else:
+                return None
+        else:
+            data, chi, words = root
+            clo = data >> 1  # offset in words (data >> 3), shifted left by 2
+            clen = len(words)
+            parts.append(words)
+    table = payload.cap_table
+    if not table:
+        return clo, chi, 0, 0, parts
+    descs = []
+    for desc in table:
+        kind = desc.kind
+        if kind > 3:
+            return None
+        descs.append(_DESC_WORDS.pack(kind, desc.id if kind else 0, 0))
+    count = len(table)
+    parts.append(_U64.pack(count << 2 | (1 | 1 << 16) << 32))
+    parts.extend(descs)
+    return clo, chi, (clen >> 1) | 1, 7 | (count * 2) << 3, parts
+
+
+def _frame_call(m: Call) -> bytes | None:
+    payload = _payload_words(m.params)
+    if payload is None:
+        return None
+    clo, chi, tlo, thi, parts = payload
+    words = 13 + sum(len(part) for part in parts) // 8
+    flags = (
+        m.allow_third_party_tail_call | m.no_promise_pipelining << 1 | m.only_promise_pipeline << 2
+    )
+    # fmt: off
+    head = _CALL_FRAME.pack(
+        0, words,  # frame: one segment
+        0, 1 | 1 << 16,
+        _CALL, 0, 0, 0, 3 | 3 << 16,
+        m.question_id, m.method_id, int(m.send_results_to), m.interface_id, flags,
+        2 << 2, 1 | 1 << 16,
+        3 << 2, 2 << 16,
+        0, 0,
+        m.target.import_id, 0, 0,
+        0, 0,
+        clo, chi, tlo, thi,  # Payload
+    )
+    # fmt: on
+    return head + b"".join(parts) if parts else head
+
+
+def _frame_return(m: Return) -> bytes | None:
+    assert m.results is not None
+    payload = _payload_words(m.results)
+    if payload is None:
+        return None
+    clo, chi, tlo, thi, parts = payload
+    words = 8 + sum(len(part) for part in parts) // 8
+    flags = (not m.release_param_caps) | m.no_finish_needed << 1
+    # fmt: off
+    head = _RETURN_FRAME.pack(
+        0, words,
+        0, 1 | 1 << 16,
+        _RETURN, 0, 0, 0, 2 | 1 << 16,
+        m.answer_id, flags, 0,
+        0, 2 << 16,
+        clo, chi, tlo, thi,  # Payload
+    )
+    # fmt: on
+    return head + b"".join(parts) if parts else head

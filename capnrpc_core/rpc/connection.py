@@ -155,7 +155,9 @@ class Connection:
         size = sum(len(s) for s in segments)
         try:
             reader = MessageReader(segments, limits=self.vat.limits.read)
-            message = codec.decode_message(reader)
+            message = codec.decode_fast(reader)
+            if message is None:
+                message = codec.decode_message(reader)
             self.handle(message, size)
         except (ProtocolViolation, DecodeError) as exc:
             self.abort(str(exc))

@@ -144,6 +144,7 @@ class MessageBuilder:
         if live is None:
             live = MessageReader((), self.caps, _TRUSTED)
             live.segments = self._segs  # type: ignore[assignment]
+            live.live_used = self._used
             self._live = live
         return live
 

@@ -54,7 +54,7 @@ _INLINE_COMPOSITE = ElementSize.INLINE_COMPOSITE
 class MessageReader:
     """A received message: its segments, its capability table and what reading it may cost."""
 
-    __slots__ = ("_budget", "caps", "limits", "segments")
+    __slots__ = ("_budget", "caps", "limits", "live_used", "segments")
 
     def __init__(
         self,
@@ -73,6 +73,10 @@ class MessageReader:
         self.caps: Sequence[object] = caps
         self.limits: ReadLimits = limits
         self._budget: int = limits.traversal_limit_words
+        # For a live view of a MessageBuilder: the builder's words-used-per-segment list, shared
+        # with it (not the builder itself, which would make a reference cycle and keep the
+        # capabilities in its table alive until the cyclic collector ran).
+        self.live_used: list[int] | None = None
 
     def root(self) -> AnyPointerReader:
         """The root pointer (the first word of segment 0)."""

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import gc
+import struct
 
-from capnrpc_core.rpc.codec import _encode_into, decode_message, encode_segments
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capnrpc_core.errors import DecodeError
+from capnrpc_core.rpc import codec
+from capnrpc_core.rpc.codec import _encode_into, decode_message, encode_message, encode_segments
 from capnrpc_core.rpc.messages import (
     Call,
     CapDescriptor,
@@ -19,9 +26,13 @@ from capnrpc_core.rpc.messages import (
     ReturnKind,
     SendResultsTo,
 )
-from capnrpc_core.wire.builder import MessageBuilder
-from capnrpc_core.wire.reader import MessageReader
+from capnrpc_core.wire.builder import MessageBuilder, StructBuilder
+from capnrpc_core.wire.framing import decode_frame, encode_frame
+from capnrpc_core.wire.limits import DEFAULT_LIMITS, ReadLimits
+from capnrpc_core.wire.reader import AnyPointerReader, MessageReader
 from tests.rpc.harness import params
+
+U64 = struct.Struct("<Q")
 
 
 def generic_segments(message: Message) -> list[bytes]:
@@ -83,3 +94,185 @@ def test_messages_round_trip(message: Message) -> None:
         assert got.cap_table == payload.cap_table
     else:
         assert decoded == message
+
+
+# -- the fast paths (Note [fast decoding], Note [verbatim payloads]) -----------------------------
+
+
+def _builder_params(value: int, text: str | None = None, caps: int = 0) -> StructBuilder:
+    """A root struct built field by field, as the typed layer builds params and results."""
+    s = MessageBuilder(first_segment_words=8).init_root(1, 2)
+    s.set_int(U64, 0, value)
+    if text is not None:
+        s.set_text(1, text)
+    return s
+
+
+VERBATIM_CASES: list[Message] = [
+    Call(1, MessageTarget(import_id=4), 0xFEDCBA9876543210, 65535, Payload(_builder_params(5))),
+    Call(
+        2,
+        MessageTarget(import_id=0),
+        1,
+        2,
+        Payload(
+            _builder_params(6, text="hello"),
+            (
+                CapDescriptor(CapKind.SENDER_HOSTED, 1),
+                CapDescriptor(CapKind.NONE),
+                CapDescriptor(CapKind.SENDER_PROMISE, 7),
+                CapDescriptor(CapKind.RECEIVER_HOSTED, 2**32 - 1),
+            ),
+        ),
+        send_results_to=SendResultsTo.YOURSELF,
+        no_promise_pipelining=True,
+    ),
+    Call(3, MessageTarget(import_id=9), 5, 6, Payload(None, (CapDescriptor(CapKind.NONE),))),
+    Return(4, ReturnKind.RESULTS, results=Payload(_builder_params(1, text="x").as_reader())),
+    Return(5, ReturnKind.RESULTS, results=Payload(None), no_finish_needed=True),
+    Return(
+        6,
+        ReturnKind.RESULTS,
+        results=Payload(_builder_params(2), (CapDescriptor(CapKind.SENDER_HOSTED, 3),)),
+        release_param_caps=False,
+    ),
+]
+
+
+@pytest.mark.parametrize("message", VERBATIM_CASES, ids=lambda m: type(m).__name__)
+def test_verbatim_frames_equal_the_generic_encoder(message: Message) -> None:
+    frame = encode_message(message)
+    assert frame == encode_frame(generic_segments(message))
+    # The fast path was taken: the payload went through no builder.
+    assert (
+        codec._frame_call(message)
+        if isinstance(message, Call)
+        else codec._frame_return(
+            message  # type: ignore[arg-type]
+        )
+    )
+
+
+def test_a_payload_that_is_not_a_whole_root_goes_through_the_builder() -> None:
+    outer = MessageBuilder().init_root(0, 1)
+    inner = outer.init_struct(0, 1, 1)
+    inner.set_int(U64, 0, 42)
+    call = Call(1, MessageTarget(import_id=1), 2, 3, Payload(inner))
+    assert codec._frame_call(call) is None
+    decoded = decode_message(MessageReader(decode_frame(encode_message(call))))
+    assert isinstance(decoded, Call)
+    content = decoded.params.content
+    assert isinstance(content, AnyPointerReader)
+    assert content.as_struct().get_int(U64, 0) == 42
+
+
+def test_overwritten_fields_travel_as_zeros_not_as_old_data() -> None:
+    s = MessageBuilder().init_root(0, 1)
+    s.set_text(0, "secret password")
+    s.set_text(0, "ok")
+    frame = encode_message(Call(1, MessageTarget(import_id=1), 2, 3, Payload(s)))
+    assert b"secret" not in frame
+    decoded = decode_message(MessageReader(decode_frame(frame)))
+    assert isinstance(decoded, Call)
+    assert decoded.params.content.as_struct().get_text(0) == "ok"  # type: ignore[union-attr]
+
+
+def _decode_both(frame: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> None:
+    """decode_fast agrees with the generic decoder (value and budget) whenever it answers."""
+    try:
+        segments = decode_frame(frame)
+        fast_reader = MessageReader(segments, limits=limits)
+        slow_reader = MessageReader(segments, limits=limits)
+    except DecodeError:
+        return
+    fast = codec.decode_fast(fast_reader)
+    if fast is None:
+        assert fast_reader.traversal_words_left == limits.traversal_limit_words
+        return
+    slow = decode_message(slow_reader)
+    assert fast_reader.traversal_words_left == slow_reader.traversal_words_left
+    assert _comparable(fast) == _comparable(slow)
+
+
+def _comparable(message: Message) -> object:
+    if isinstance(message, Call | Return):
+        # Compare the content pointer by where it is (its repr would read through it).
+        payload = message.params if isinstance(message, Call) else message.results
+        assert payload is not None
+        content = payload.content
+        assert isinstance(content, AnyPointerReader)
+        where = (content._off, content._nest, bytes(content._seg))
+        rest = {
+            name: getattr(message, name)
+            for name in type(message).__slots__
+            if name not in ("params", "results")
+        }
+        return rest, payload.cap_table, where
+    return message
+
+
+ALL_FRAMES = [encode_message(m) for m in CASES + VERBATIM_CASES]
+
+
+@pytest.mark.parametrize("frame", ALL_FRAMES)
+def test_fast_decoding_takes_the_common_messages(frame: bytes) -> None:
+    message = decode_message(MessageReader(decode_frame(frame)))
+    fast = codec.decode_fast(MessageReader(decode_frame(frame)))
+    common = (
+        isinstance(message, Finish | Release)
+        or (isinstance(message, Call) and message.target.import_id is not None)
+        or (isinstance(message, Return) and message.kind == ReturnKind.RESULTS)
+    )
+    has_answer_caps = any(
+        d.kind == CapKind.RECEIVER_ANSWER
+        for d in getattr(
+            getattr(message, "params", None) or getattr(message, "results", None), "cap_table", ()
+        )
+    )
+    assert (fast is not None) == (common and not has_answer_caps)
+    _decode_both(frame)
+
+
+@pytest.mark.parametrize("frame", ALL_FRAMES)
+def test_fast_decoding_leaves_tight_limits_to_the_generic_decoder(frame: bytes) -> None:
+    for words in range(0, 40):
+        _decode_both(frame, ReadLimits(traversal_limit_words=words))
+    for nesting in range(0, 8):
+        _decode_both(frame, ReadLimits(nesting_limit=nesting))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(ALL_FRAMES),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=4),
+)
+def test_fast_decoding_agrees_with_the_generic_decoder_on_mutated_frames(
+    frame: bytes, edits: list[tuple[int, int]]
+) -> None:
+    data = bytearray(frame)
+    for position, value in edits:
+        position = 8 + position % (len(data) - 8)  # keep the frame table: mutate the message
+        data[position] = value
+    _decode_both(bytes(data))
+
+
+def test_a_live_reader_does_not_keep_its_builder_alive() -> None:
+    # The verbatim fast path finds a builder's used words through its live reader; a reference
+    # from the reader back to the builder would be a cycle, delaying the release of the
+    # capabilities in its table (the typed layer releases them when they are freed).
+    freed: list[bool] = []
+
+    class Held:
+        def __del__(self) -> None:
+            freed.append(True)
+
+    gc.disable()
+    try:
+        s = MessageBuilder().init_root(1, 0)
+        s.message.caps.append(Held())
+        reader = s.as_reader()
+        assert codec._root_words(reader) is not None
+        del s, reader
+        assert freed == [True]
+    finally:
+        gc.enable()
