@@ -1,16 +1,29 @@
-"""The trio runtime of one vat: promises you await, server methods run as tasks, the pump.
+"""The trio runtime of one vat: promises you await, server methods, and when output is written.
 
 See docs/drivers-trio.md. Everything protocol-shaped happens in ``capnrpc_core``; this module
 only waits, wakes and schedules.
 
 Note [delivery order]
 ~~~~~~~~~~~~~~~~~~~~~
-Cap'n Proto promises E-order: calls to one object start in the order they were made. trio does
-not run new tasks in the order they were spawned, so deliveries go through one dispatcher task
-that takes them in order. A plain method runs right there, to completion. An ``async def``
-method gets its own task, started with ``nursery.start``: the task signals "started" and then
-runs the method's body up to its first real suspension before the dispatcher takes the next
-delivery, so every method has begun, in order, as it would on the C++ reference.
+Cap'n Proto promises E-order: calls to one object start in the order they were made. Every
+delivery goes through one queue per vat, taken in order by whoever holds it. A connection's
+reader, after feeding the core what it received, runs the plain (non-``async``) methods in the
+queue itself, to completion, one after the other: no task is woken for them. The first
+``async def`` method (or plain method that returned an awaitable) hands the queue to the
+dispatcher task, which keeps it until it is empty: it starts that method's task with
+``nursery.start`` (the task signals "started" once the method's body has run up to its first
+real suspension) and only then takes the next delivery, so every method has begun, in order, as
+it would on the C++ reference. Deliveries that come from an application task (calls on a local
+client) go to the dispatcher too: a method never runs nested inside other code.
+
+Note [output batching]
+~~~~~~~~~~~~~~~~~~~~~~
+The vat's output for a connection is written straight to the socket from the task that made it
+(the writer task only waits when the socket is full). To send a burst of calls in one write,
+not one system call each, output is held back ("corked") while a reader processes its input and
+after the first direct write of a task's turn; it is written when the task parks in this
+driver (awaiting a promise, a reader waiting for input) or, failing that, by the service task,
+which is woken for it.
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ class Connection:
             from capnrpc_core.wire.framing import encode_frame
 
             self.trace.append(("recv", encode_frame(segments)))
-        size = sum(len(s) for s in segments)
+        size = len(segments[0]) if len(segments) == 1 else sum(len(s) for s in segments)
         try:
             reader = MessageReader(segments, limits=self.vat.limits.read)
             message = codec.decode_fast(reader)

@@ -200,6 +200,17 @@ class FrameDecoder:
         if self._failure is not None:
             raise DecodeError(f"stream already failed to decode: {self._failure}")
         chunk = data if isinstance(data, bytes) else _readonly_view(data).tobytes()
+        if not self._pending_size and len(chunk) >= _MIN_HEADER:
+            # The common case: the chunk is exactly one whole one-segment frame within limits.
+            count_minus_one, words = _FIRST_WORD.unpack_from(chunk, 0)
+            if (
+                not count_minus_one
+                and len(chunk) == _MIN_HEADER + (words << 3)
+                and words <= self._limits.traversal_limit_words
+                and len(chunk) <= self._limits.max_frame_bytes
+                and self._limits.max_segments > 1
+            ):
+                return [[memoryview(chunk)[_MIN_HEADER:]]]
         try:
             return self._feed(chunk)
         except DecodeError as error:
