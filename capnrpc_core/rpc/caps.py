@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from capnrpc_core.rpc.messages import ExceptionType, RpcException
+from capnrpc_core.rpc.messages import ExceptionType, MessageTarget, RpcException
 
 if TYPE_CHECKING:
     from capnrpc_core.rpc.calls import OutgoingCall, Question
@@ -72,12 +72,14 @@ class LocalCap(Cap):
 class ImportCap(Cap):
     """A capability the peer of ``connection`` exported to us under ``import_id``."""
 
-    __slots__ = ("broken", "connection", "import_id", "is_promise", "remote_refs")
+    __slots__ = ("broken", "connection", "import_id", "is_promise", "remote_refs", "target")
 
     def __init__(self, connection: Connection, import_id: int) -> None:
         super().__init__()
         self.connection = connection
         self.import_id = import_id
+        # What a Call to it names (made once: it is a value).
+        self.target = MessageTarget(import_id=import_id)
         # How many times the peer has sent us this id: what we owe it in Release.
         self.remote_refs = 0
         # The peer sent it as senderPromise: a Resolve for it is legitimate even after our

@@ -158,7 +158,13 @@ class Connection:
             message = codec.decode_fast(reader)
             if message is None:
                 message = codec.decode_message(reader)
-            self.handle(message, size)
+            kind = type(message)
+            if kind is Call:
+                self.handle_call(message, size)  # type: ignore[arg-type]
+            elif kind is Return:
+                self.handle_return(message)  # type: ignore[arg-type]
+            else:
+                self.handle(message, size)
         except (ProtocolViolation, DecodeError) as exc:
             self.abort(str(exc))
         self.vat.run_queue()
@@ -599,6 +605,8 @@ class Connection:
         raise ProtocolViolation(f"unsupported capability descriptor {kind.name} (level 3)")
 
     def _import_payload(self, payload: Payload) -> list[Cap]:
+        if not payload.cap_table:
+            return []  # the content's message keeps its empty table
         caps: list[Cap] = []
         try:
             for desc in payload.cap_table:
@@ -651,6 +659,8 @@ class Connection:
         self, caps: Sequence[Cap | None]
     ) -> tuple[tuple[CapDescriptor, ...], list[int]]:
         """Descriptors for a payload's caps and the export ids they hold (for Finish)."""
+        if not caps:
+            return (), []
         descs: list[CapDescriptor] = []
         exports: list[int] = []
         try:
@@ -680,7 +690,7 @@ class Connection:
     def _questions_full(self) -> bool:
         """Whether max_questions questions await their Return (Note [limits])."""
         limit = self.vat.limits.max_questions
-        if len(self.questions) < limit:
+        if self.questions.size() < limit:
             return False
         # Returned questions kept for a Finish (pinned pipelines) do not count; counting them
         # could deadlock a call waiting to go out through one of them.
@@ -725,8 +735,10 @@ class Connection:
                 send_results_to=send_to,
             )
         )
-        vat.release_all(call.caps)
-        vat.attach_pipeline(pending, question)
+        if call.caps:
+            vat.release_all(call.caps)
+        if pending.pipeline:
+            vat.attach_pipeline(pending, question)
 
     def send_bootstrap(self, pending: PendingCall) -> None:
         """Ask the peer for its bootstrap capability."""

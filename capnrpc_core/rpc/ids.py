@@ -53,6 +53,10 @@ class IdTable(Generic[T]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def size(self) -> int:
+        """The number of entries (``len`` without the special-method dispatch)."""
+        return len(self._entries)
+
     def items(self) -> list[tuple[int, T]]:
         """A snapshot of (id, entry) pairs in insertion order."""
         return list(self._entries.items())

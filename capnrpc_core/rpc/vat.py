@@ -109,7 +109,8 @@ class Vat:
         self._events: deque[Event] = deque()
         self._queue: deque[Callable[[], None]] = deque()
         self._running_queue = False
-        self._next_ids = {"pending": 0, "delivery": 0, "connection": 0}
+        self._next_ids = {"delivery": 0, "connection": 0}
+        self._next_pending = 0
         self._stream_in_flight: dict[Cap, int] = {}
         self.null: Cap = self.add_ref(null_cap())
         self.bootstrap_cap: Cap | None = None
@@ -366,7 +367,9 @@ class Vat:
 
     def new_pending(self, interface_id: int, method_id: int) -> PendingCall:
         """A fresh :class:`PendingCall`."""
-        return PendingCall(self._new_id("pending"), interface_id, method_id)
+        id_ = self._next_pending
+        self._next_pending = id_ + 1
+        return PendingCall(id_, interface_id, method_id)
 
     def dispatch(self, target: Cap, call: OutgoingCall) -> None:
         """Send ``call`` on its way to ``target`` (Note [dispatch])."""
@@ -399,7 +402,7 @@ class Vat:
             if cap.broken is not None or not conn.open:
                 self._fail_call(call, cap.broken or _closed_exception(conn))
             else:
-                conn.send_call(call, MessageTarget(import_id=cap.import_id))
+                conn.send_call(call, cap.target)
         elif isinstance(cap, PipelineCap):
             question = cap.question
             conn = question.connection
@@ -450,9 +453,10 @@ class Vat:
         # capabilities it holds) alive until the cyclic GC runs, delaying their Releases.
         delivery.pending.delivery = None
         params_caps = delivery.params_caps
-        delivery.params_caps = []
         delivery.params = None
-        self.release_all(params_caps)
+        if params_caps:
+            delivery.params_caps = []
+            self.release_all(params_caps)
         target = delivery.target
         if delivery.streaming:
             if failure is not None and target.broken is None:
@@ -496,9 +500,10 @@ class Vat:
             self._pin_results(pending, answer.connection)
         # The pipelined promises stay: later calls on this call's results must go through the
         # same promises as earlier ones, or they could overtake them (Note [embargos]).
-        for path, promise in list(pending.pipeline.items()):
-            if promise.resolved is None:
-                self.resolve_promise(promise, self.cap_at(pending, path))
+        if pending.pipeline:
+            for path, promise in list(pending.pipeline.items()):
+                if promise.resolved is None:
+                    self.resolve_promise(promise, self.cap_at(pending, path))
         if answer is not None and not answer.send_results_to_yourself:
             answer.connection.send_return(answer)
         forward = pending.forward_to
@@ -569,10 +574,12 @@ class Vat:
         caps = pending.result_caps
         pending.result_caps = []
         pending.results = None
-        self.release_all(caps)
+        if caps:
+            self.release_all(caps)
         pipeline = pending.pipeline
-        pending.pipeline = {}
-        self.release_all(pipeline.values())
+        if pipeline:
+            pending.pipeline = {}
+            self.release_all(pipeline.values())
         redirect = pending.redirect
         pending.redirect = None
         if redirect is not None and redirect.tail_redirected:

@@ -39,7 +39,7 @@ import copy
 import inspect
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
@@ -226,8 +226,13 @@ class _ResultsOwner:
     def __del__(self) -> None:
         if not self.released:
             self.released = True
+            call = self.call
+            if call.done and not (call.result_caps or call.pipeline or call.redirect):
+                # Releasing would change nothing but flags on a call nobody can reach any more;
+                # skipping it spares the driver a wake-up per call.
+                return
             with contextlib.suppress(Exception):
-                self.runtime.release_later(self.call)
+                self.runtime.release_later(call)
 
 
 class BoundCap:
@@ -331,6 +336,9 @@ def _bind(runtime: Runtime, content: object) -> WireStructReader:
     if not isinstance(content, WireStructReader | WireAnyPointerReader):
         raise LocalUsageError(f"cannot read {content!r} as a struct")
     message = content.message
+    if not message.caps:
+        # Nothing to bind: a view would differ from the core's reader only in its cap table.
+        return content.as_struct() if isinstance(content, WireAnyPointerReader) else content
     vat = runtime.vat
     with runtime.lock():
         bound = [
@@ -873,19 +881,70 @@ class CallContext:
 class Invocation:
     """A delivery ready to run: call ``fn(**kwargs)`` (awaiting it if it is a coroutine)."""
 
-    __slots__ = ("context", "fn", "kwargs")
+    __slots__ = ("_is_async", "context", "fn", "kwargs")
 
     def __init__(
-        self, fn: Callable[..., Any], kwargs: dict[str, Any], context: CallContext
+        self,
+        fn: Callable[..., Any],
+        kwargs: dict[str, Any],
+        context: CallContext,
+        is_async: bool | None = None,
     ) -> None:
         self.fn = fn
         self.kwargs = kwargs
         self.context = context
+        self._is_async = is_async
 
     @property
     def is_async(self) -> bool:
         """Whether ``fn`` is an ``async def`` function."""
-        return inspect.iscoroutinefunction(self.fn)
+        if self._is_async is None:
+            self._is_async = inspect.iscoroutinefunction(self.fn)
+        return self._is_async
+
+
+class _MethodEntry:
+    """What every delivery of one method to one server class needs, worked out once."""
+
+    __slots__ = ("accepts", "attr", "context", "info", "is_async", "params")
+
+    def __init__(self, cls: type, info: MethodInfo, fn: Callable[..., Any]) -> None:
+        self.info = info
+        self.attr = info.attr
+        # The keyword names the method takes, or None if it takes ``**kwargs``.
+        accepts = _accepted(cls, info.attr, fn)
+        self.accepts = accepts
+        self.context = accepts is None or "_context" in accepts
+        self.is_async = inspect.iscoroutinefunction(fn)
+        node = info.params_type.schema.node
+        # (attribute, union member or None) of every param field the method receives.
+        self.params: list[tuple[str, str | None]] = []
+        for field in node.fields:
+            attr = attribute_name(field.name)
+            if accepts is None or attr in accepts:
+                member = field.name if field.discriminant_value is not None else None
+                self.params.append((attr, member))
+
+
+_ENTRIES: dict[tuple[type, int, int], _MethodEntry] = {}
+
+
+def _method_entry(server: object, interface_id: int, method_id: int) -> _MethodEntry:
+    if not isinstance(server, Server):
+        raise RpcError("unimplemented", f"{type(server).__name__} is not a capnrpc Server")
+    cls = type(server)
+    info = cls._method_table().get((interface_id, method_id))
+    if info is None:
+        name = method_display_name(interface_id, method_id) or (
+            f"method {method_id} of interface {interface_id:#x}"
+        )
+        raise RpcError("unimplemented", f"{name} is not implemented by {cls.__qualname__}")
+    fn = getattr(server, info.attr, None)
+    if fn is None or not callable(fn):
+        raise RpcError("unimplemented", f"{info.display} is not implemented by {cls.__qualname__}")
+    entry = _MethodEntry(cls, info, fn)
+    _ENTRIES[(cls, interface_id, method_id)] = entry
+    return entry
 
 
 def start_delivery(runtime: Runtime, delivery: Delivery) -> Invocation:
@@ -896,26 +955,28 @@ def start_delivery(runtime: Runtime, delivery: Delivery) -> Invocation:
     """
     server = delivery.server
     iid, mid = delivery.interface_id, delivery.method_id
-    if not isinstance(server, Server):
-        raise RpcError("unimplemented", f"{type(server).__name__} is not a capnrpc Server")
-    cls = type(server)
-    info = cls._method_table().get((iid, mid))
-    if info is None:
-        name = method_display_name(iid, mid) or f"method {mid} of interface {iid:#x}"
-        raise RpcError("unimplemented", f"{name} is not implemented by {cls.__qualname__}")
-    fn = getattr(server, info.attr, None)
+    entry = _ENTRIES.get((type(server), iid, mid))
+    if entry is None:
+        entry = _method_entry(server, iid, mid)
+    info = entry.info
+    fn = getattr(server, entry.attr, None)
     if fn is None or not callable(fn):
+        cls = type(server)
         raise RpcError("unimplemented", f"{info.display} is not implemented by {cls.__qualname__}")
     params = info.params_type.Reader(_bind(runtime, delivery.params))
     context = CallContext(runtime, delivery, info, params)
-    accepts = _accepted(cls, info.attr, fn)
     kwargs: dict[str, Any] = {}
-    for key, value in _param_values(params):
-        if accepts is None or key in accepts:
-            kwargs[key] = value
-    if accepts is None or "_context" in accepts:
+    active: str | None = None
+    for attr, member in entry.params:
+        if member is not None:
+            if active is None:
+                active = str(params.which)
+            if member != active:
+                continue
+        kwargs[attr] = getattr(params, attr)
+    if entry.context:
         kwargs["_context"] = context
-    return Invocation(fn, kwargs, context)
+    return Invocation(fn, kwargs, context, entry.is_async)
 
 
 _ACCEPTS: dict[tuple[type, str], frozenset[str] | None] = {}
@@ -941,17 +1002,6 @@ def _accepted(cls: type, attr: str, fn: Callable[..., Any]) -> frozenset[str] | 
             )
     _ACCEPTS[key] = names
     return names
-
-
-def _param_values(params: Any) -> Iterator[tuple[str, Any]]:
-    node = params.schema.node
-    active = None
-    if node.discriminant_count:
-        active = str(params.which)
-    for field in node.fields:
-        if field.discriminant_value is not None and field.name != active:
-            continue
-        yield attribute_name(field.name), getattr(params, attribute_name(field.name))
 
 
 def finish_delivery(
