@@ -199,6 +199,8 @@ class Connection:
         if not self.open:
             return
         frame = codec.encode_message(message)
+        if not self.outgoing:
+            self.vat._with_output[self] = None
         self.outgoing.append(frame)
         if self.trace is not None:
             self.trace.append(("send", frame))
@@ -207,6 +209,7 @@ class Connection:
         """Take every queued outgoing byte."""
         if not self.outgoing:
             return b""
+        self.vat._with_output.pop(self, None)
         data = b"".join(self.outgoing)
         self.outgoing.clear()
         return data

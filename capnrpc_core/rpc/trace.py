@@ -290,6 +290,12 @@ class TraceRecorder:
             self._frames("send", self._h.name(conn, "c"), data)
         return data
 
+    def output_ready(self) -> list[tuple[Connection, bytes]]:
+        out = self.vat.output_ready()
+        for conn, data in out:
+            self._frames("send", self._h.name(conn, "c"), data)
+        return out
+
     def next_event(self) -> Event | None:
         event = self.vat.next_event()
         if event is not None:

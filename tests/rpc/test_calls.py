@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capnrpc_core.rpc import ExceptionType
+from capnrpc_core.rpc import ExceptionType, Vat
 from capnrpc_core.rpc.messages import (
     Bootstrap,
     Call,
@@ -12,6 +12,7 @@ from capnrpc_core.rpc.messages import (
     Return,
     ReturnKind,
 )
+from capnrpc_core.rpc.trace import TraceRecorder, replay
 from tests.rpc.harness import (
     CALL_BACK,
     ECHO,
@@ -26,6 +27,7 @@ from tests.rpc.harness import (
     alice_and_bob,
     as_struct,
     assert_clean,
+    decode_all,
     params,
     tables_empty,
     value_of,
@@ -265,3 +267,34 @@ def test_per_connection_bootstrap_overrides_the_vats() -> None:
     net.pump()
     # Closing the connection dropped its reference: the object is released.
     assert any(getattr(e, "server", None) is special for e in bob.events)
+
+
+def test_output_ready_takes_only_the_connections_with_output_in_order() -> None:
+    hub = Vat(TestServer("hub"), name="hub")
+    quiet, first, second = (hub.new_connection(name) for name in ("quiet", "first", "second"))
+    assert hub.output_ready() == []
+    # Bootstraps queue one message each: "second" queues before "first".
+    second_cap = hub.bootstrap(second)
+    first_cap = hub.bootstrap(first)
+    ready = hub.output_ready()
+    assert [conn for conn, _ in ready] == [second, first]
+    assert [decode_all(data) for _, data in ready] == [[Bootstrap(0)], [Bootstrap(0)]]
+    assert hub.output_ready() == []
+    assert hub.data_to_send(quiet) == b""
+    # data_to_send still works, and what it took is not handed out again.
+    hub.call(first_cap, IFACE, ECHO, params(1))
+    hub.call(second_cap, IFACE, ECHO, params(2))
+    assert [type(m) for m in decode_all(hub.data_to_send(first))] == [Call]
+    ((conn, data),) = hub.output_ready()
+    assert conn is second and [type(m) for m in decode_all(data)] == [Call]
+    assert not hub._with_output
+
+
+def test_output_ready_through_a_trace_recorder_replays() -> None:
+    recorder = TraceRecorder(name="rec")
+    conn = recorder.new_connection("c")
+    recorder.bootstrap(conn)
+    ((got_conn, data),) = recorder.output_ready()
+    assert got_conn is conn and decode_all(data) == [Bootstrap(0)]
+    replayed = replay(recorder.text())
+    assert not replayed.output_ready()
