@@ -46,7 +46,10 @@ Note [streaming]
 A streaming call (``-> stream``) counts its size against a per-capability window on the sender;
 the application asks :meth:`Vat.stream_window_full` and waits for ``StreamReady`` events. On the
 receiver, while a streaming call runs on an object every later call to that object waits, in
-order; a streaming call that fails breaks the object for every later call, as in C++.
+order; a streaming call that fails breaks the object for every later call, as in C++. The
+sender mirrors that: once a streaming call to a capability fails, later streaming calls to it
+fail at once with the same exception, without being sent (C++'s flow controller does the same).
+Calls that are not streaming still go out, so the application can learn more by asking.
 """
 
 from __future__ import annotations
@@ -112,6 +115,7 @@ class Vat:
         self._next_ids = {"delivery": 0, "connection": 0}
         self._next_pending = 0
         self._stream_in_flight: dict[Cap, int] = {}
+        self._stream_failed: dict[Cap, RpcException] = {}
         # Connections with queued output, in the order they queued it (a dict as ordered set).
         self._with_output: dict[Connection, None] = {}
         self.null: Cap = self.add_ref(null_cap())
@@ -240,6 +244,12 @@ class Vat:
         content, caps = _split_payload(params)
         size = 0
         if streaming:
+            failed = self._stream_failed.get(target)
+            if failed is not None:
+                self.release_all(caps)
+                self.settle(pending, exception=failed)
+                self.run_queue()
+                return pending
             size = _payload_size(content)
             pending.stream_target = self.add_ref(target)
             pending.stream_bytes = size
@@ -251,8 +261,18 @@ class Vat:
         return pending
 
     def stream_window_full(self, target: Cap) -> bool:
-        """Whether streaming calls to ``target`` have filled the window (wait for StreamReady)."""
-        return self._stream_in_flight.get(target, 0) >= self.limits.stream_window_bytes
+        """Whether streaming calls to ``target`` have filled the window (wait for StreamReady).
+
+        Never once a streaming call to it failed: later ones fail at once (Note [streaming]).
+        """
+        return (
+            self._stream_in_flight.get(target, 0) >= self.limits.stream_window_bytes
+            and target not in self._stream_failed
+        )
+
+    def stream_failure(self, target: Cap) -> RpcException | None:
+        """The exception of the first streaming call to ``target`` that failed, if any."""
+        return self._stream_failed.get(target)
 
     def pipeline(self, call: PendingCall, path: Iterable[int]) -> Cap:
         """A capability for the pointer at ``path`` in ``call``'s results, usable at once."""
@@ -512,6 +532,8 @@ class Vat:
                 self._stream_in_flight[stream_target] = left
             else:
                 self._stream_in_flight.pop(stream_target, None)
+            if exception is not None and not pending.canceled:
+                self._stream_failed.setdefault(stream_target, exception)
             self.release(stream_target)
             if pending.watched_by_app:
                 self._emit(StreamReady(pending))
@@ -881,6 +903,8 @@ class Vat:
     # == reference counting ==================================================================
 
     def _dead(self, cap: Cap) -> None:
+        if self._stream_failed:
+            self._stream_failed.pop(cap, None)
         if isinstance(cap, ImportCap):
             cap.connection.send_release(cap)
         elif isinstance(cap, PipelineCap):

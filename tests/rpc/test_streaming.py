@@ -4,7 +4,8 @@ Sender: ``vat.call(..., streaming=True)`` sends at once (ordering) and counts th
 bytes against the target's window (``RpcLimits.stream_window_bytes``);
 ``stream_window_full`` says when to wait, and a ``StreamReady`` event follows each Return.
 Receiver: while a streaming call runs on an object, every later call to that object waits, in
-order; a streaming call that fails breaks the object for every later call (as C++ does).
+order; a streaming call that fails breaks the object for every later call (as C++ does), and
+the sender then fails later streaming calls to it at once.
 """
 
 from __future__ import annotations
@@ -113,6 +114,41 @@ def test_a_failed_stream_call_still_frees_its_window_share() -> None:
     assert call.exception == failure
     assert [e.call for e in wire.events if isinstance(e, StreamReady)] == [call]
     assert not vat.stream_window_full(cap)  # type: ignore[arg-type]
+
+
+def test_after_a_failed_stream_call_later_ones_fail_at_once_with_its_exception() -> None:
+    wire, cap = remote(window=CHUNK)
+    vat = wire.vat
+    first = vat.call(cap, IFACE, WRITE, chunk(0), streaming=True)  # type: ignore[arg-type]
+    second = vat.call(cap, IFACE, WRITE, chunk(1), streaming=True)  # type: ignore[arg-type]
+    assert [type(m) for m in wire.out()] == [Call, Call]
+    assert vat.stream_failure(cap) is None  # type: ignore[arg-type]
+    failure = RpcException("disk full", ExceptionType.FAILED)
+    wire.send(Return(1, ReturnKind.EXCEPTION, exception=failure))
+    assert first.exception == failure
+    assert vat.stream_failure(cap) == failure  # type: ignore[arg-type]
+    # Already sent: it settles with whatever the peer answers.
+    wire.send(stream_return(2))
+    assert second.done and second.exception is None
+    # Not sent any more, and nothing waits for a window that will never open.
+    third = vat.call(cap, IFACE, WRITE, chunk(2), streaming=True)  # type: ignore[arg-type]
+    assert third.done and third.exception == failure
+    assert wire.out() == []
+    assert not vat.stream_window_full(cap)  # type: ignore[arg-type]
+    # An ordinary call still goes out.
+    vat.call(cap, IFACE, ECHO, params(3))  # type: ignore[arg-type]
+    assert [type(m) for m in wire.out()] == [Call]
+
+
+def test_a_canceled_stream_call_does_not_fail_the_stream() -> None:
+    wire, cap = remote(window=CHUNK * 4)
+    vat = wire.vat
+    call = vat.call(cap, IFACE, WRITE, chunk(0), streaming=True)  # type: ignore[arg-type]
+    wire.out()
+    vat.cancel(call)
+    assert call.done and vat.stream_failure(cap) is None  # type: ignore[arg-type]
+    vat.call(cap, IFACE, WRITE, chunk(1), streaming=True)  # type: ignore[arg-type]
+    assert [type(m) for m in wire.out()] == [Finish, Call]
 
 
 def test_disconnect_empties_the_window() -> None:
