@@ -523,10 +523,8 @@ class Pump:
                 pass  # the object is garbage once Python drops it too
         if self._observed:
             self._report_frames()
-        for conn in list(vat.connections):
-            data = vat.data_to_send(conn)
-            if data:
-                handler.send(conn, data)
+        for conn, data in vat.output_ready():
+            handler.send(conn, data)
         for event in closed:
             conn = event.connection
             if conn in vat.connections:

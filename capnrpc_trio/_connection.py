@@ -1,8 +1,23 @@
-"""Connections over trio streams: ``connect``, ``serve``, and the reader and writer of each."""
+"""Connections over trio streams: ``connect``, ``serve``, and the reader and writer of each.
+
+Note [socket fast path]
+~~~~~~~~~~~~~~~~~~~~~~~
+A plain TCP or Unix socket stream (a ``trio.SocketStream``, whoever opened it; not TLS or any
+other stream) is read and written through its descriptor: the reader waits with
+``trio.lowlevel.wait_readable`` and reads with ``os.read``; output is written with ``os.write``
+by whichever task made it (Note [output batching] in _runtime.py), and the writer task only
+waits with ``wait_writable`` while the socket is full. ``trio.SocketStream`` costs a few
+scheduler passes per message on top (its conflict detectors, a checkpoint after every send and
+receive); the protocol needs none of them. The writer task closes the stream, and forgets the
+descriptor first, so that nothing touches a number the system may have handed out again (a
+socket closed by someone else is noticed before each write). Other streams go through
+``receive_some``/``send_all`` in the same two tasks.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import socket as stdlib_socket
@@ -25,19 +40,19 @@ from capnrpc_core.driver import (
     connection_bootstrap,
     parse_address,
     peer_address,
-    receive,
     tcp_address,
 )
 from capnrpc_core.rpc import Cap, RpcException, RpcLimits
 from capnrpc_core.rpc import Connection as CoreConnection
 from capnrpc_core.schema.interfaces import Client, Server
-from capnrpc_trio._runtime import TrioVat, open_vat
+from capnrpc_trio._runtime import Sleeper, TrioVat, open_vat
 
 __all__ = ["Connection", "Listener", "connect", "serve"]
 
 log = logging.getLogger("capnrpc")
 
 RECEIVE_SIZE = 1 << 16
+READ_AHEAD = 16  # buffers read in one turn while they come back full
 Bootstrap = BootstrapSpec
 
 
@@ -65,8 +80,15 @@ class Connection(DriverConnection):
         self.core: CoreConnection = runtime.vat.new_connection(f"{role} {peer}")
         self._stream = stream
         self._bootstrap = bootstrap
-        self._out = bytearray()
-        self._out_ready = trio.Event()
+        # Note [socket fast path]: the descriptor, while we may use it; None for other streams.
+        self._fd = _socket_fd(stream)
+        # Output the vat made and the runtime holds back (Note [output batching]), and output
+        # the writer task owns because the socket was full (or the stream is not a socket).
+        self._pending: list[bytes] = []
+        self._dirty = False
+        self._backlog = bytearray()
+        self._write_error: OSError | None = None
+        self._writer_wake = Sleeper()
         self._closing = False
         self._tasks = 2
         self._done = trio.Event()
@@ -93,9 +115,36 @@ class Connection(DriverConnection):
         nursery.start_soon(self._reader, name=f"capnrpc reader {self.peer_address}")
         nursery.start_soon(self._writer, name=f"capnrpc writer {self.peer_address}")
 
-    def _queue(self, data: bytes) -> None:
-        self._out += data
-        self._out_ready.set()
+    def _write_pending(self) -> None:
+        """Write the output held back for this connection, or give it to the writer task."""
+        self._dirty = False
+        pending = self._pending
+        if not pending:
+            return
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        fd = self._fd
+        if fd is None or self._backlog or self._write_error is not None:
+            self._backlog += data
+            self._writer_wake.wake()
+            return
+        try:
+            self._check_socket(fd)
+            sent = os.write(fd, data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            # The writer task reports it: this may run in the middle of the pump.
+            self._write_error = exc
+            sent = 0
+        if sent < len(data):
+            self._backlog += memoryview(data)[sent:]
+            self._writer_wake.wake()
+
+    def _check_socket(self, fd: int) -> None:
+        """Raise if the socket was closed behind our back (its number may be reused by now)."""
+        if self._stream.socket.fileno() != fd:  # type: ignore[attr-defined]
+            raise OSError(errno.EBADF, "the socket was closed")
 
     def _disconnect(self, reason: str) -> None:
         runtime = self.runtime
@@ -114,7 +163,7 @@ class Connection(DriverConnection):
             exception.reason if exception else "",
         )
         self._closing = True
-        self._out_ready.set()
+        self._writer_wake.wake()
         bootstrap = self._bootstrap
         if bootstrap is not None:
             self._bootstrap = None
@@ -123,16 +172,11 @@ class Connection(DriverConnection):
     # -- tasks ---------------------------------------------------------------------------------
 
     async def _reader(self) -> None:
-        runtime = self.runtime
         try:
-            while self.core.open:
-                data = await self._stream.receive_some(RECEIVE_SIZE)
-                if not self.core.open:
-                    break
-                receive(runtime.vat, self.core, bytes(data), self._bootstrap)
-                runtime.flush()
-                if not data:
-                    break
+            if self._fd is not None:
+                await self._read_socket(self._fd)
+            else:
+                await self._read_stream()
         except trio.ClosedResourceError:
             pass  # our writer closed the stream after the connection closed
         except (trio.BrokenResourceError, OSError) as exc:
@@ -140,28 +184,123 @@ class Connection(DriverConnection):
         finally:
             self._task_done()
 
+    async def _read_socket(self, fd: int) -> None:
+        core = self.core
+        received = self.runtime._received
+        wait_readable = trio.lowlevel.wait_readable
+        while core.open:
+            # Raises ClosedResourceError when the writer closes the socket under us.
+            await wait_readable(fd)
+            if not core.open or self._fd is None:
+                break
+            try:
+                data = os.read(fd, RECEIVE_SIZE)
+            except BlockingIOError:
+                continue
+            error = None
+            if len(data) == RECEIVE_SIZE:
+                data, error = _read_more(fd, data)
+            received(self, data)
+            if error is not None:
+                raise error
+            if not data:
+                break
+
+    async def _read_stream(self) -> None:
+        core = self.core
+        received = self.runtime._received
+        while core.open:
+            data = await self._stream.receive_some(RECEIVE_SIZE)
+            if not core.open:
+                break
+            received(self, bytes(data))
+            if not data:
+                break
+
     async def _writer(self) -> None:
         try:
-            while True:
-                if self._out:
-                    data = bytes(self._out)
-                    self._out.clear()
-                    await self._stream.send_all(data)
-                    continue
-                if self._closing:
-                    break
-                await self._out_ready.wait()
-                self._out_ready = trio.Event()
+            if self._fd is not None:
+                await self._write_socket(self._fd)
+            else:
+                await self._write_stream()
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._disconnect(f"connection lost: {exc}")
         finally:
+            # From here on the descriptor may be closed and its number reused: never touch it.
+            self._fd = None
             await trio.aclose_forcefully(self._stream)
             self._task_done()
+
+    async def _write_socket(self, fd: int) -> None:
+        backlog = self._backlog
+        while True:
+            if self._write_error is not None:
+                raise self._write_error
+            if self._closing:
+                self._write_pending()  # the last words (an Abort), held back or not
+            if backlog:
+                await trio.lowlevel.wait_writable(fd)
+                self._check_socket(fd)
+                try:
+                    sent = os.write(fd, backlog)
+                except BlockingIOError:
+                    continue
+                del backlog[:sent]
+                continue
+            if self._closing:
+                return
+            await self._writer_wake.sleep()
+
+    async def _write_stream(self) -> None:
+        backlog = self._backlog
+        while True:
+            if self._closing:
+                self._write_pending()
+            if backlog:
+                data = bytes(backlog)
+                backlog.clear()
+                await self._stream.send_all(data)
+                continue
+            if self._closing:
+                return
+            await self._writer_wake.sleep()
 
     def _task_done(self) -> None:
         self._tasks -= 1
         if self._tasks == 0:
             self._done.set()
+
+
+def _read_more(fd: int, first: bytes) -> tuple[bytes, OSError | None]:
+    """``first`` filled the buffer: add what else is waiting now, up to ``READ_AHEAD`` buffers.
+
+    A big message then reaches the frame decoder in one piece, without a wait for each part.
+    An error is returned, to be raised once the bytes before it are fed; EOF is seen by the
+    next read.
+    """
+    chunks = [first]
+    chunk = first
+    error = None
+    while len(chunk) == RECEIVE_SIZE and len(chunks) < READ_AHEAD:
+        try:
+            chunk = os.read(fd, RECEIVE_SIZE)
+        except BlockingIOError:
+            break
+        except OSError as exc:
+            error = exc
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks), error
+
+
+def _socket_fd(stream: trio.abc.Stream) -> int | None:
+    """The descriptor of a plain trio socket stream on a POSIX system, else None."""
+    if os.name != "posix" or type(stream) is not trio.SocketStream:
+        return None
+    fd = stream.socket.fileno()
+    return fd if fd >= 0 else None
 
 
 # == connecting ===================================================================================

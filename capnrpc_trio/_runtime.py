@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import AbstractContextManager, asynccontextmanager
@@ -46,6 +47,7 @@ from capnrpc_core.driver import (
     describe_frame,
     invoke,
     new_core_vat,
+    receive,
     refuse_delivery,
 )
 from capnrpc_core.rpc import (
@@ -70,12 +72,69 @@ wire_log = logging.getLogger("capnrpc.wire")
 
 FrameObserver = Callable[["TrioConnection", str, bytes], None]
 
+# A delivery whose method was looked up (and, for a plain method, already called) by a reader,
+# left for the dispatcher to run in a task: (delivery, invocation, awaitable or None).
+_Prepared = tuple[Delivery, Invocation, "Awaitable[Any] | None"]
+
+_current_task = trio.lowlevel.current_task
+_reschedule = trio.lowlevel.reschedule
+_wait_task_rescheduled = trio.lowlevel.wait_task_rescheduled
+_checkpoint_if_cancelled = trio.lowlevel.checkpoint_if_cancelled
+_ABORT_SUCCEEDED = trio.lowlevel.Abort.SUCCEEDED
+_NO_LOCK: AbstractContextManager[None] = contextlib.nullcontext()
+
+
+class Sleeper:
+    """One task that sleeps until woken: a cheaper :class:`trio.Event` for a loop that re-arms.
+
+    A :meth:`wake` while the task runs is remembered: its next :meth:`sleep` returns at once.
+    """
+
+    __slots__ = ("_task", "_woken", "scheduled")
+
+    def __init__(self) -> None:
+        self._task: trio.lowlevel.Task | None = None
+        self._woken = False
+        # Woken, and not running yet: it will see whatever was done before it runs.
+        self.scheduled = False
+
+    def wake(self) -> None:
+        """Wake the sleeping task (or make its next sleep return at once)."""
+        task = self._task
+        if task is None:
+            if not self.scheduled:
+                self._woken = True
+            return
+        # Cleared first: a finalizer run by reschedule() itself must not reschedule it again.
+        self._task = None
+        self.scheduled = True
+        _reschedule(task)
+
+    async def sleep(self) -> None:
+        """Sleep until :meth:`wake` (a checkpoint)."""
+        if self._woken:
+            self._woken = False
+            await trio.lowlevel.checkpoint()
+            return
+        self._task = _current_task()
+
+        def abort(_: Any) -> trio.lowlevel.Abort:
+            self._task = None
+            return _ABORT_SUCCEEDED
+
+        try:
+            await _wait_task_rescheduled(abort)
+        finally:
+            self.scheduled = False
+
 
 class Promise(interfaces.Promise):
     """A call in flight: ``await`` it for the results (pipelining: see the base class).
 
     Leaving a cancel scope while awaiting cancels the call (the peer gets a Finish). Awaiting
     a streaming call's promise waits only while the capability's stream window is full.
+    Awaiting a promise that has already settled does not let other tasks run first (it still
+    raises ``trio.Cancelled`` in a cancelled scope).
     """
 
     def __await__(self) -> Generator[Any, None, Any]:
@@ -89,7 +148,7 @@ class Promise(interfaces.Promise):
             self._stream_ready_check()
             return self._result() if call.done else None
         if call.done or self._canceled:
-            await trio.lowlevel.checkpoint()
+            await _checkpoint_if_cancelled()
         else:
             try:
                 await runtime._wait_call(call)
@@ -116,13 +175,23 @@ class TrioVat:
         self._pump = Pump(vat, self)
         self._pump.observer = self._observe_frame
         self._token = trio.lowlevel.current_trio_token()
-        self._waiters: dict[PendingCall, trio.Event] = {}
+        self._thread = threading.get_ident()
+        self._waiters: dict[PendingCall, list[trio.lowlevel.Task]] = {}
         self._stream_event = trio.Event()
-        self._deliveries: deque[Delivery] = deque()
-        self._delivery_ready = trio.Event()
+        self._deliveries: deque[Delivery | _Prepared] = deque()
+        # The dispatcher holds the delivery queue until it is empty (Note [delivery order]).
+        self._dispatching = False
+        self._dispatcher = Sleeper()
         self._scopes: dict[Delivery, trio.CancelScope] = {}
         self._connections: dict[Connection, TrioConnection] = {}
-        self._wakeup = trio.Event()
+        self._service = Sleeper()
+        # Output batching (Note [output batching]): connections with output not written yet,
+        # whether a task is holding output back, whether this turn wrote directly already.
+        self._dirty: list[TrioConnection] = []
+        self._corked = 0
+        self._burst = False
+        # A flush asked for while corked: the corked task drains before it lets go.
+        self._drain_wanted = False
         self.frame_observer: FrameObserver | None = None
         self.closed = False
 
@@ -134,17 +203,20 @@ class TrioVat:
 
     def lock(self) -> AbstractContextManager[None]:
         """No lock: everything runs on the trio thread."""
-        return contextlib.nullcontext()
+        return _NO_LOCK
 
     def flush(self) -> None:
-        """Route the vat's events and output now."""
+        """Route the vat's events and output now (or, in a reader's turn, when it is over)."""
+        if self._corked:
+            # The reader or service task drains once its methods have run (_process).
+            self._drain_wanted = True
+            return
         self._pump.drain()
 
     def release_later(self, ref: Cap | PendingCall) -> None:
         """Release ``ref`` soon on the trio thread (safe from finalizers and other threads)."""
         if self._pump.release_later(ref) and not self.closed:
-            with contextlib.suppress(trio.RunFinishedError, RuntimeError):
-                self._token.run_sync_soon(self._wakeup.set)
+            self._wake_service_from_anywhere()
 
     # -- application helpers -------------------------------------------------------------------
 
@@ -165,7 +237,10 @@ class TrioVat:
             refuse_delivery(self.vat, delivery)
             return
         self._deliveries.append(delivery)
-        self._delivery_ready.set()
+        # A reader or the service task runs the queue when its drain is over (it is corked).
+        if not self._corked and not self._dispatching:
+            self._dispatching = True
+            self._dispatcher.wake()
 
     def delivery_canceled(self, delivery: Delivery) -> None:
         scope = self._scopes.get(delivery)
@@ -181,8 +256,20 @@ class TrioVat:
 
     def send(self, conn: Connection, data: bytes) -> None:
         tc = self._connections.get(conn)
-        if tc is not None:
-            tc._queue(data)
+        if tc is None:
+            return
+        tc._pending.append(data)
+        if not tc._dirty:
+            tc._dirty = True
+            self._dirty.append(tc)
+        if self._corked:
+            return
+        if self._burst:
+            # More output in the same turn: batch it (Note [output batching]).
+            self._service.wake()
+        else:
+            self._burst = True
+            self._flush_output()
 
     def connection_closed(
         self, conn: Connection, exception: RpcException | None, by_peer: bool
@@ -191,25 +278,125 @@ class TrioVat:
         if tc is not None:
             tc._closed_by_core(exception, by_peer)
 
+    # -- output --------------------------------------------------------------------------------
+
+    def _flush_output(self) -> None:
+        """Write every connection's held-back output."""
+        dirty = self._dirty
+        if dirty:
+            self._dirty = []
+            for tc in dirty:
+                tc._write_pending()
+
+    def _parking(self) -> None:
+        """This task is about to wait: nothing may stay held back (Note [output batching])."""
+        if self._dirty:
+            self._flush_output()
+        self._burst = False
+
+    def _received(self, tc: TrioConnection, data: bytes) -> None:
+        """Feed what ``tc`` received, run the plain methods it called, write the answers."""
+        self._corked += 1
+        try:
+            receive(self.vat, tc.core, data, tc._bootstrap)
+            self._process()
+        finally:
+            self._corked -= 1
+        self._parking()
+
+    def _process(self) -> None:
+        """Drain the vat and run plain methods until neither has work left (corked)."""
+        pump = self._pump
+        pump.drain()
+        while True:
+            self._run_deliveries()
+            if not self._drain_wanted:
+                return
+            self._drain_wanted = False
+            pump.drain()
+
+    # -- deliveries ----------------------------------------------------------------------------
+
+    def _run_deliveries(self) -> None:
+        """Run queued plain methods here, until an async one needs the dispatcher."""
+        deliveries = self._deliveries
+        while deliveries and not self._dispatching:
+            item = deliveries.popleft()
+            if not isinstance(item, Delivery):  # prepared by a reader, then given back
+                deliveries.appendleft(item)
+                self._dispatching = True
+                self._dispatcher.wake()
+                return
+            invocation = begin_delivery(self, item)
+            if invocation is None:
+                continue
+            awaitable = None
+            if not invocation.is_async:
+                awaitable = invoke(self, item, invocation)
+                if awaitable is None:
+                    continue
+            # An async method: its task must start before later deliveries run.
+            deliveries.appendleft((item, invocation, awaitable))
+            self._dispatching = True
+            self._dispatcher.wake()
+            return
+
     # -- waiting -------------------------------------------------------------------------------
 
     async def _wait_call(self, call: PendingCall) -> None:
-        event = self._waiters.get(call)
-        if event is None:
-            event = self._waiters[call] = trio.Event()
-        await event.wait()
+        self._parking()
+        if call.done:
+            await _checkpoint_if_cancelled()
+            return
+        task = _current_task()
+        waiters = self._waiters.get(call)
+        if waiters is None:
+            self._waiters[call] = [task]
+        else:
+            waiters.append(task)
+
+        def abort(_: Any) -> trio.lowlevel.Abort:
+            waiting = self._waiters.get(call)
+            if waiting is not None and task in waiting:
+                waiting.remove(task)
+                if not waiting:
+                    del self._waiters[call]
+            return _ABORT_SUCCEEDED
+
+        await _wait_task_rescheduled(abort)
 
     def _wake_waiters(self, call: PendingCall) -> None:
-        event = self._waiters.pop(call, None)
-        if event is not None:
-            event.set()
+        tasks = self._waiters.pop(call, None)
+        if tasks is not None:
+            for task in tasks:
+                _reschedule(task)
 
     async def _wait_stream_window(self, target: Cap) -> None:
         if not self.vat.stream_window_full(target):
-            await trio.lowlevel.checkpoint()
+            await _checkpoint_if_cancelled()
             return
         while self.vat.stream_window_full(target):
+            self._parking()
             await self._stream_event.wait()
+
+    def _wake_service_from_anywhere(self) -> None:
+        """Wake the service task from a finalizer, which may run on any thread at any point."""
+        service = self._service
+        if service.scheduled:
+            return  # it drains the releases when it runs, after this one was queued
+        if threading.get_ident() == self._thread:
+            try:
+                task = _current_task()
+                here = trio.lowlevel.current_trio_token() is self._token
+            except RuntimeError:  # between tasks (trio's own code), or after the run
+                here = False
+            # Another task of this run may wake the service directly: the service itself might
+            # be between deciding to sleep and sleeping, and is woken the thread-safe way.
+            if here and task is not self._service_task:
+                service.wake()
+                return
+        with contextlib.suppress(trio.RunFinishedError, RuntimeError):
+            self._token.run_sync_soon(service.wake)
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -234,23 +421,38 @@ class TrioVat:
 
     # -- background tasks ----------------------------------------------------------------------
 
-    async def _service(self) -> None:
-        """Drain releases that finalizers queued (they cannot touch the vat themselves)."""
-        while True:
-            await self._wakeup.wait()
-            self._wakeup = trio.Event()
-            self._pump.drain()
+    _service_task: trio.lowlevel.Task | None = None
 
-    async def _dispatcher(self) -> None:
+    async def _run_service(self) -> None:
+        """Carry out releases that finalizers queued, and write output nobody else wrote."""
+        self._service_task = _current_task()
+        while True:
+            self._corked += 1
+            try:
+                self._process()
+            finally:
+                self._corked -= 1
+            self._parking()
+            await self._service.sleep()
+
+    async def _run_dispatcher(self) -> None:
         """Start deliveries one after another (Note [delivery order])."""
         deliveries = self._deliveries
         while True:
-            while not deliveries:
-                await self._delivery_ready.wait()
-                self._delivery_ready = trio.Event()
+            if not deliveries:
+                self._dispatching = False
+                self._parking()
+                await self._dispatcher.sleep()
+                continue
+            self._dispatching = True
+            # No local may keep a delivery: its params hold capabilities while they exist.
             await self._start(deliveries.popleft())
 
-    async def _start(self, delivery: Delivery) -> None:
+    async def _start(self, item: Delivery | _Prepared) -> None:
+        if not isinstance(item, Delivery):
+            await self._nursery.start(self._run_async, *item)
+            return
+        delivery = item
         invocation = begin_delivery(self, delivery)
         if invocation is None:
             return
@@ -327,8 +529,8 @@ async def open_vat(
     try:
         async with trio.open_nursery() as nursery:
             runtime = TrioVat(core, nursery, name)
-            nursery.start_soon(runtime._service)
-            nursery.start_soon(runtime._dispatcher)
+            nursery.start_soon(runtime._run_service)
+            nursery.start_soon(runtime._run_dispatcher)
             try:
                 yield runtime
             except BaseException as exc:

@@ -226,13 +226,37 @@ class _ResultsOwner:
     def __del__(self) -> None:
         if not self.released:
             self.released = True
-            call = self.call
-            if call.done and not (call.result_caps or call.pipeline or call.redirect):
-                # Releasing would change nothing but flags on a call nobody can reach any more;
-                # skipping it spares the driver a wake-up per call.
-                return
             with contextlib.suppress(Exception):
-                self.runtime.release_later(call)
+                if not _worth_releasing(self.call):
+                    return
+                self.runtime.release_later(self.call)
+
+
+# Settled results up to this size are left to the garbage collector with their call.
+_SMALL_RESULTS = 8192
+
+
+def _worth_releasing(call: PendingCall) -> bool:
+    """Whether releasing a dropped call's results does more than free a little memory.
+
+    A settled call with no capabilities, pipelines or redirect in its results holds nothing
+    but bytes: releasing it only drops them a little sooner, and costs the driver a wake-up.
+    Big results are released all the same, so that they are not left to the cycle collector.
+    """
+    if not call.done or call.released:
+        return not call.released
+    if call.result_caps or call.pipeline or call.redirect is not None:
+        return True
+    results = call.results
+    if results is None:
+        return False
+    message = getattr(results, "message", None)
+    if message is None:
+        return True
+    size = 0
+    for segment in message.segments:
+        size += len(segment)
+    return size > _SMALL_RESULTS
 
 
 class BoundCap:
@@ -289,6 +313,8 @@ def take_caps(runtime: Runtime, caps: list[object]) -> None:
     received message, core caps (whose reference the message already owns) or None. On error
     nothing is taken and the table is unchanged. Call with the runtime's lock held.
     """
+    if not caps:
+        return
     vat = runtime.vat
     out: list[object] = []
     taken: list[Cap] = []
@@ -1021,12 +1047,22 @@ def finish_delivery(
     runtime.flush()
 
 
+_PLAIN_VALUES = frozenset({int, float, bool, str, bytes})
+
+
 def _results_from(invocation: Invocation, value: object) -> StructBuilder:
     context = invocation.context
     info = context.method
     if value is None:
         return cast(StructBuilder, context.results)
     rtype = info.results_type
+    if type(value) in _PLAIN_VALUES:
+        # The common single-field answer: no struct, mapping or tuple to tell apart.
+        names = _positional_names(rtype)
+        if len(names) == 1:
+            single: StructBuilder = context.results
+            single._set(names[0], value)
+            return single
     if value is context._results:
         return cast(StructBuilder, value)
     if _is_struct_of(value, rtype):

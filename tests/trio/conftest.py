@@ -8,7 +8,7 @@ instead of sleeping.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,7 +108,7 @@ async def open_pair(
             yield Pair(listener, conn, server, log)
 
 
-def deadline() -> trio.CancelScope:
+def deadline() -> AbstractContextManager[trio.CancelScope]:
     """The per-test timeout."""
     return trio.fail_after(TIMEOUT)
 
