@@ -290,7 +290,7 @@ class Connection:
         vat = self.vat
         if question.finish_sent:
             # We canceled with releaseResultCaps = true: the peer releases the caps itself.
-            self.questions.remove(question.id)
+            self.forget_question(question)
             self.flush_waiting_calls()
             return
         pending = question.pending
@@ -797,8 +797,20 @@ class Connection:
                 )
             )
         if question.returned and self.questions.get(question.id) is question:
-            self.questions.remove(question.id)
+            self.forget_question(question)
             self.flush_waiting_calls()
+
+    def forget_question(self, question: Question) -> None:
+        """Free ``question``'s id; its call no longer refers to it.
+
+        Dropping the call's link (the question keeps its own, which a pinned pipeline may still
+        follow) leaves no reference cycle behind, so a finished call and its results are freed
+        as soon as the application drops them, without waiting for the cyclic collector.
+        """
+        self.questions.remove(question.id)
+        pending = question.pending
+        if pending.question is question:
+            pending.question = None
 
     def send_return(self, answer: Answer) -> None:
         """Answer the peer's question from ``answer.pending``'s outcome."""

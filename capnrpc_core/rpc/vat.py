@@ -897,7 +897,7 @@ class Vat:
             conn.exports.remove(export_id)
             self.release(export.cap)
         for _, question in conn.questions.items():
-            conn.questions.remove(question.id)
+            conn.forget_question(question)
         self._emit(ConnectionClosed(conn, exception, by_peer))
 
     # == reference counting ==================================================================

@@ -298,3 +298,20 @@ def test_output_ready_through_a_trace_recorder_replays() -> None:
     assert got_conn is conn and decode_all(data) == [Bootstrap(0)]
     replayed = replay(recorder.text())
     assert not replayed.output_ready()
+
+
+def test_a_finished_call_forgets_its_question() -> None:
+    # No PendingCall <-> Question cycle outlives the question: reference counting alone frees
+    # a finished call and its results once the application drops them.
+    net, alice, _bob, link, _ = alice_and_bob()
+    cap = alice.vat.bootstrap(link.ca)
+    call = alice.vat.call(cap, IFACE, ECHO, params(1))
+    question = call.question
+    assert question is not None and not question.returned
+    net.pump()
+    assert value_of(call) == 1
+    assert call.question is None and question.pending is call
+    assert question.id not in link.ca.questions
+    alice.vat.release_call(call)
+    alice.vat.release(cap)
+    assert_clean(net, link)

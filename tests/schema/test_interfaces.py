@@ -485,11 +485,13 @@ def test_cancel_sends_finish_and_cancels_the_delivery(net: MemNet) -> None:
     promise = echo.hold()
     net.pump()
     assert held == [True] and not promise.done
+    question = promise.call.question
+    assert question is not None
     promise.cancel()
     net.pump()
     finishes = [m for m in link.messages("alice->bob") if isinstance(m, Finish)]
-    question = promise.call.question
-    assert question is not None
+    # The canceled Return came back: the call forgot its question.
+    assert promise.call.question is None
     # The bootstrap question's Finish, then the cancellation (before any Return).
     assert [(f.question_id, f.release_result_caps) for f in finishes][-1] == (question.id, True)
     assert len(bob.canceled) == 1

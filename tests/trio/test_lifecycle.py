@@ -28,12 +28,12 @@ async def test_leaving_a_cancel_scope_sends_finish_and_cancels_the_method() -> N
             with trio.CancelScope() as scope:
                 promise = echo.hold()
                 await p.server.holding.wait()
+                question = promise.call.question
+                assert question is not None
                 scope.cancel()
                 await promise
             assert scope.cancelled_caught
             await p.server.hold_cancelled.wait()
-            question = promise.call.question
-            assert question is not None
             finishes = p.log.sent(Finish)
             assert [(f.question_id, f.release_result_caps) for f in finishes][-1] == (
                 question.id,
