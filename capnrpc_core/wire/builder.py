@@ -156,9 +156,10 @@ class MessageBuilder:
         if end > len(seg):
             if self._max is not None:
                 return -1
-            size = max(len(seg), 8)
-            while size < end:
-                size *= 2
+            # Double (amortised growth), or to exactly what is needed when that is more: a big
+            # blob then costs its own size, not the next power of two, which would take the
+            # buffer past the C allocator's mmap threshold and cost page faults on every call.
+            size = max(2 * len(seg), end, 8)
             seg.extend(bytes(size - len(seg)))
         self._used[sid] = used + words
         return used * 8
