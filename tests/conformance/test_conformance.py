@@ -305,7 +305,13 @@ def test_timeout_sends_finish_and_cancels_the_method(pair: Pair) -> None:
 
     pair.run(scenario)
     ((hold, after),) = _holds(server)
-    returns = [m for d, m in after if d == "send" and isinstance(m, Return)]
+    returns = []
+    for direction, message in after:
+        if direction == "recv" and isinstance(message, Call):
+            if message.question_id == hold.question_id:
+                break  # the question id was freed and reused (by the ping)
+        elif direction == "send" and isinstance(message, Return):
+            returns.append(message)
     # The server answered the canceled call (as canceled) exactly once, or not at all.
     assert len([r for r in returns if r.answer_id == hold.question_id]) <= 1
 
