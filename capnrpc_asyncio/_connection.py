@@ -2,12 +2,18 @@
 
 Note [transports]
 ~~~~~~~~~~~~~~~~~
-A connection is driven by an :class:`asyncio.Protocol`: ``data_received`` feeds the core and
-pumps its output in the same callback, with no reader or writer task to wake per message (see
-docs/drivers-asyncio.md for the measurements that chose this over streams). Output is written
-once per loop iteration: everything the core queued during one turn of the loop (a burst of
-calls, the returns for a batch of received calls) leaves in one ``transport.write``. An open
-``(StreamReader, StreamWriter)`` pair is driven the same way by a small reader task.
+A connection is driven by an :class:`asyncio.BufferedProtocol`: each read lands in the vat's
+receive buffer, is copied out once into ``bytes`` (which the core may keep: received messages
+are read in place), and feeds the core, which runs its event pump and the methods the data
+delivered in the same callback, with no reader or writer task to wake per message. Output is
+written when a callback or task step ends, not per message (Note [writes] in ``_runtime``). An
+open ``(StreamReader, StreamWriter)`` pair is driven the same way by a small reader task.
+
+Reading into a buffer rather than taking ``data_received`` spares asyncio's selector transport
+a 256 KiB allocation per read (it reads into a fresh ``bytes`` of that size and shrinks it);
+under uvloop it is the one copy uvloop would make anyway. The buffer is the vat's, so an idle
+connection costs no buffer; sharing it is safe because every transport calls ``get_buffer``
+and ``buffer_updated`` back to back on the loop's thread.
 """
 
 from __future__ import annotations
@@ -34,7 +40,6 @@ from capnrpc_core.driver import (
     connection_bootstrap,
     parse_address,
     peer_address,
-    receive,
     tcp_address,
 )
 from capnrpc_core.rpc import Cap, RpcException, RpcLimits
@@ -109,8 +114,7 @@ class Connection(DriverConnection):
 
     def _data_received(self, data: bytes) -> None:
         if self.core.open:
-            receive(self.runtime.vat, self.core, data, self._bootstrap)
-            self.runtime.flush()
+            self.runtime._received(self, data)
 
     def _connection_lost(self, exc: BaseException | None) -> None:
         if self.core.open:
@@ -128,7 +132,7 @@ class Connection(DriverConnection):
         out = self._out
         if out is None:
             self._out = [data]
-            self.runtime._loop.call_soon(self._write_out)
+            self.runtime._queue_write(self)
         else:
             out.append(data)
 
@@ -162,20 +166,27 @@ class Connection(DriverConnection):
             self.runtime.vat.release(bootstrap)
 
 
-class _Protocol(asyncio.Protocol):
-    """Connects one asyncio transport to the :class:`Connection` that ``accept`` makes for it."""
+class _Protocol(asyncio.BufferedProtocol):
+    """Connects one asyncio transport to the :class:`Connection` that ``accept`` makes for it.
 
-    def __init__(self, accept: Any) -> None:
+    The transport reads into the vat's receive buffer (Note [transports]).
+    """
+
+    def __init__(self, accept: Any, buffer: memoryview) -> None:
         self._accept = accept
+        self._buffer = buffer
         self.conn: Connection | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.conn = self._accept(transport)
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
         conn = self.conn
         if conn is not None:
-            conn._data_received(data)
+            conn._data_received(self._buffer[:nbytes].tobytes())
 
     def eof_received(self) -> bool | None:
         conn = self.conn
@@ -233,6 +244,7 @@ async def _open(
     bootstrap: Cap | None,
 ) -> Connection:
     loop = runtime._loop
+    buffer = runtime._receive_buffer
     made: list[Connection] = []
 
     def accept(transport: _Transport, peer: str) -> Connection:
@@ -254,14 +266,14 @@ async def _open(
         hostname = "" if ssl_context is not None else None
         if address.family == socket.AF_UNIX:
             await loop.create_unix_connection(
-                lambda: _Protocol(lambda t: accept(t, "stream")),
+                lambda: _Protocol(lambda t: accept(t, "stream"), buffer),
                 sock=address,
                 ssl=ssl_context,
                 server_hostname=hostname,
             )
         else:
             await loop.create_connection(
-                lambda: _Protocol(lambda t: accept(t, "stream")),
+                lambda: _Protocol(lambda t: accept(t, "stream"), buffer),
                 sock=address,
                 ssl=ssl_context,
                 server_hostname=hostname,
@@ -271,14 +283,14 @@ async def _open(
     peer = str(parsed)
     if parsed.kind == "unix":
         await loop.create_unix_connection(
-            lambda: _Protocol(lambda t: accept(t, peer)),
+            lambda: _Protocol(lambda t: accept(t, peer), buffer),
             parsed.path,
             ssl=ssl_context,
             server_hostname="" if ssl_context is not None else None,
         )
     else:
         await loop.create_connection(
-            lambda: _Protocol(lambda t: accept(t, peer)),
+            lambda: _Protocol(lambda t: accept(t, peer), buffer),
             parsed.host,
             parsed.port,
             ssl=ssl_context,
@@ -434,7 +446,7 @@ async def serve(
         listener = Listener(vat, bootstrap, unix_path, shared)
 
         def factory() -> _Protocol:
-            return _Protocol(listener._accept)
+            return _Protocol(listener._accept, vat._receive_buffer)
 
         loop = vat._loop
         if unix_path is not None:

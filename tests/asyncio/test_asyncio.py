@@ -14,6 +14,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ import capnrpc_asyncio
 from capnrpc_core import LocalUsageError, RpcError
 from capnrpc_core.rpc import RpcLimits
 from capnrpc_core.rpc.codec import decode_message
-from capnrpc_core.rpc.messages import Call, Finish, Message
-from capnrpc_core.wire.framing import decode_frame
+from capnrpc_core.rpc.messages import Bootstrap, Call, Finish, Message, Release, Return
+from capnrpc_core.wire.framing import FrameDecoder, decode_frame
 from capnrpc_core.wire.reader import MessageReader
 from tests.rpc.harness import table_sizes
 from tests.services import CounterImpl, EchoImpl, rpctest
@@ -241,12 +242,12 @@ def test_cancelling_the_awaiting_task_sends_finish_and_cancels_the_method(run: A
             promise = echo.hold()
             waiter = asyncio.ensure_future(promise)
             await p.server.holding.wait()
+            question = promise.call.question
+            assert question is not None
             waiter.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await waiter
             await p.server.hold_cancelled.wait()
-            question = promise.call.question
-            assert question is not None
             finishes = [f.question_id for f in p.log.sent(Finish)]
             assert question.id in finishes
             # Another awaiter of the same promise learns that the call was canceled.
@@ -396,6 +397,164 @@ def test_finalizers_release_dropped_clients(run: Any) -> None:
             await echo.ping(0)
             server = p.server_conn.core
             assert len(server.exports) == 1, table_sizes(server)  # the bootstrap object
+
+    run(body)
+
+
+def test_a_plain_method_raising_a_base_exception_leaves_the_connection_open(run: Any) -> None:
+    class Rude(EchoImpl):
+        def ping(self, value: int) -> int:
+            if value == 13:
+                raise asyncio.CancelledError  # not an Exception: no answer comes of it
+            return value + 1
+
+    async def body() -> None:
+        errors: list[BaseException] = []
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, context: errors.append(context["exception"])
+        )
+        async with (
+            capnrpc_asyncio.serve("tcp://127.0.0.1:0", Rude()) as listener,
+            capnrpc_asyncio.connect(listener.address) as conn,
+        ):
+            echo = conn.bootstrap(rpctest.Echo)
+            echo.ping(13)  # read in the same chunk as the next call, and started in its callback
+            assert (await echo.ping(1)).value == 2
+            assert [type(e) for e in errors] == [asyncio.CancelledError]
+
+    run(body)
+
+
+# == reads and writes (Note [writes]) =============================================================
+
+
+class TransportSpy:
+    """Stands in for a connection's transport: records what is written, then writes it."""
+
+    def __init__(self, conn: capnrpc_asyncio.Connection) -> None:
+        self._transport = conn._transport
+        self.writes: list[bytes] = []
+        self.written = asyncio.Event()
+        self._decoder = FrameDecoder()
+        self.messages: list[Message] = []
+        conn._transport = self
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+        for segments in self._decoder.feed(data):
+            self.messages.append(decode_message(MessageReader(segments)))
+        self.written.set()
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def sent(self, kind: type) -> list[Any]:
+        return [m for m in self.messages if isinstance(m, kind)]
+
+
+def test_a_burst_of_calls_leaves_in_one_write_before_the_caller_waits(run: Any) -> None:
+    async def body() -> None:
+        async with open_pair() as p:
+            echo = p.conn.bootstrap(rpctest.Echo)
+            await asyncio.sleep(0)  # one loop iteration: what open_pair queued is written
+            spy = TransportSpy(p.conn)
+            # Runs in the next loop iteration, before any callback scheduled by the calls.
+            seen: list[int] = []
+            asyncio.get_running_loop().call_soon(lambda: seen.append(len(spy.writes)))
+            promises = [echo.ping(i) for i in range(10)]
+            assert spy.writes == []  # nothing goes while the task keeps calling
+            assert (await promises[0]).value == 1
+            assert seen == [1]  # written as the task began to wait, not an iteration later
+            assert len(spy.sent(Call)) == 10
+            assert [(await promise).value for promise in promises] == list(range(1, 11))
+
+    run(body)
+
+
+def test_calls_are_answered_in_the_callback_that_received_them(run: Any) -> None:
+    async def body() -> None:
+        async with open_pair() as p:
+            echo = p.conn.bootstrap(rpctest.Echo)
+            server = p.server_conn
+            spy = TransportSpy(server)
+            received = server._data_received
+            # For each read: the questions in it and Returns written before its callback ended.
+            reads: list[tuple[int, int]] = []
+
+            def data_received(data: bytes) -> None:
+                returns = len(spy.sent(Return))
+                received(data)
+                reads.append((_count(data, (Bootstrap, Call)), len(spy.sent(Return)) - returns))
+
+            server._data_received = data_received  # type: ignore[method-assign]
+            values = await asyncio.gather(*(echo.ping(i) for i in range(5)))
+            assert [v.value for v in values] == [1, 2, 3, 4, 5]
+            assert sum(questions for questions, _ in reads) == 6  # the Bootstrap and 5 calls
+            assert all(questions == returns for questions, returns in reads), reads
+
+    run(body)
+
+
+def _count(data: bytes, kind: type | tuple[type, ...]) -> int:
+    messages = [decode_message(MessageReader(s)) for s in FrameDecoder().feed(data)]
+    return sum(isinstance(m, kind) for m in messages)
+
+
+def test_a_call_goes_out_though_its_caller_waits_for_something_else(run: Any) -> None:
+    async def body() -> None:
+        async with open_pair() as p:
+            echo = p.conn.bootstrap(rpctest.Echo)
+            promise = echo.hold()
+            await p.server.holding.wait()  # never awaits the promise itself
+            promise.cancel()
+            await p.server.hold_cancelled.wait()
+
+    run(body)
+
+
+def test_finalizers_on_the_loop_thread_release_without_a_later_call(run: Any) -> None:
+    async def body() -> None:
+        async with open_pair() as p:
+            echo = p.conn.bootstrap(rpctest.Echo)
+            counter = (await echo.newCounter(1)).counter
+            await counter.next()
+            spy = TransportSpy(p.conn)
+            del counter
+            gc.collect()
+            while not spy.sent(Release):
+                spy.written.clear()
+                await spy.written.wait()
+            await echo.ping(0)  # behind the Release on the wire
+            assert len(p.server_conn.core.exports) == 1, table_sizes(p.server_conn.core)
+
+    run(body)
+
+
+def test_a_client_dropped_on_another_thread_is_released(run: Any) -> None:
+    async def body() -> None:
+        async with open_pair() as p:
+            echo = p.conn.bootstrap(rpctest.Echo)
+            holder = [(await echo.newCounter(1)).counter]
+            await echo.ping(0)  # what dropping the newCounter promise queued is released
+            spy = TransportSpy(p.conn)
+            go = threading.Event()
+
+            def drop() -> None:
+                go.wait()
+                holder.clear()
+
+            dropper = threading.Thread(target=drop, daemon=True)
+            dropper.start()
+            # The loop holds the GIL until it sleeps in select() with nothing else to do: the
+            # dropper runs then, and the release must wake the loop.
+            asyncio.get_running_loop().call_soon(go.set)
+            while not spy.sent(Release):
+                spy.written.clear()
+                await spy.written.wait()
+            dropper.join()
+            await echo.ping(0)
+            assert len(p.server_conn.core.exports) == 1, table_sizes(p.server_conn.core)
 
     run(body)
 
