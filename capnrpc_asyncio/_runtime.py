@@ -36,23 +36,6 @@ Finish) waits for the woken task, which runs next, and leaves with that task's n
 one write, or from the scheduled callback in the same iteration. A sequential call thus takes
 three iterations (the caller's step, the server's read, the caller's read) instead of six.
 
-Note [allocator]
-~~~~~~~~~~~~~~~~
-glibc's malloc serves blocks over ``M_MMAP_THRESHOLD`` (128 KiB at start) with fresh ``mmap``
-pages, and gives memory at the top of its heap back to the system once more than
-``M_TRIM_THRESHOLD`` (also 128 KiB) is free there. A big message goes through several buffers
-of its size per round trip (the builder, the frame, the bytes read, the Data read out of them);
-each is either mapped afresh or, freed together with the others, trims the heap, and the next
-round trip faults its pages in again. Measured on a 256 KiB echo: about 700 minor page faults
-and 2.0 ms per round trip, against 390 µs without them; on a 1 MiB echo 7.1 against 1.0 ms.
-glibc raises both thresholds by itself the first time a mapped block is freed (the mmap
-threshold to the block's size, the trim threshold to twice that), as happens in any program
-that once used a big buffer. The first vat frees one 4 MiB block (calloc'd, so hardly any of
-its pages are touched) to get there at once: messages up to about 1 MiB then reuse the heap's
-pages, and the heap keeps up to 8 MiB free at its top. Other allocators ignore it, and so does
-glibc when ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` is set (that turns the
-adjustment off).
-
 Note [cancel before start]
 ~~~~~~~~~~~~~~~~~~~~~~~~~~
 ``Task.cancel()`` on a task that has not taken its first step throws into a coroutine that never
@@ -97,7 +80,6 @@ log = logging.getLogger("capnrpc")
 wire_log = logging.getLogger("capnrpc.wire")
 
 RECEIVE_BUFFER_SIZE = 1 << 18
-ALLOCATOR_BLOCK = 4 << 20
 
 FrameObserver = Callable[["AsyncioConnection", str, bytes], None]
 
@@ -118,17 +100,6 @@ class Promise(interfaces.Promise):
 
 
 _NO_LOCK = contextlib.nullcontext()
-
-_allocator_settled = False
-
-
-def _settle_allocator() -> None:
-    """Free one large block once per process (Note [allocator])."""
-    global _allocator_settled
-    if not _allocator_settled:
-        _allocator_settled = True
-        block = bytes(ALLOCATOR_BLOCK)  # calloc'd: only its first and last pages are touched
-        del block
 
 
 class AsyncioVat:
@@ -157,7 +128,6 @@ class AsyncioVat:
         self._write_scheduled = False
         # Every transport of the vat reads into this (see _connection._Protocol).
         self._receive_buffer = memoryview(bytearray(RECEIVE_BUFFER_SIZE))
-        _settle_allocator()
         self._tasks: set[asyncio.Task[Any]] = set()  # reader tasks of stream pairs
         self._method_tasks: set[asyncio.Task[Any]] = set()
         self._running: dict[Delivery, asyncio.Task[Any]] = {}

@@ -14,7 +14,8 @@ would otherwise write again lives here, so the drivers stay small and behave ali
 - :func:`await_promise`: what ``await promise`` does in an async driver, given its waits;
 - :class:`Pump`: after every vat command, hand deferred releases to the vat, route every event
   to the driver, and collect each connection's output (Note [pump order]);
-- :func:`describe_frame`: one compact line per RPC message, for logs and the demo.
+- :func:`describe_frame`: one compact line per RPC message, for logs and the demo;
+- :func:`settle_allocator`: big messages without page faults on every call (Note [allocator]).
 
 Note [pump order]
 ~~~~~~~~~~~~~~~~~
@@ -24,6 +25,23 @@ one pass and before ``connection_closed`` is reported, so that the last bytes th
 a closing connection (an ``Abort``) reach the transport before the driver closes it. A closed
 connection is then dropped from ``vat.connections``: the core keeps it there for inspection, a
 long-running server must not.
+
+Note [allocator]
+~~~~~~~~~~~~~~~~
+glibc's malloc serves blocks over ``M_MMAP_THRESHOLD`` (128 KiB at start) with fresh ``mmap``
+pages, and gives memory at the top of its heap back to the system once more than
+``M_TRIM_THRESHOLD`` (also 128 KiB) is free there. A big message goes through several buffers
+of its size per round trip (the builder, the frame, the bytes read, the Data read out of them);
+each is either mapped afresh or, freed together with the others, trims the heap, and the next
+round trip faults its pages in again. Measured on a 256 KiB echo: about 700 minor page faults
+and 2.0 ms per round trip, against 390 µs without them; on a 1 MiB echo 7.1 against 1.0 ms.
+glibc raises both thresholds by itself the first time a mapped block is freed (the mmap
+threshold to the block's size, the trim threshold to twice that), as happens in any program
+that once used a big buffer. The first vat of any driver (:func:`new_core_vat`) frees one 4 MiB
+block (calloc'd, so hardly any of its pages are touched) to get there at once: messages up to
+about 1 MiB then reuse the heap's pages, and the heap keeps up to 8 MiB free at its top. Other
+allocators ignore it, and so does glibc when ``MALLOC_MMAP_THRESHOLD_`` or
+``MALLOC_TRIM_THRESHOLD_`` is set (that turns the adjustment off).
 """
 
 from __future__ import annotations
@@ -232,6 +250,19 @@ BootstrapSpec = Server | Client | Callable[[str], Any] | None
 """What ``serve()`` offers: a Server object, a client, a factory of either per peer, or None."""
 
 
+_ALLOCATOR_BLOCK = 4 << 20
+_allocator_settled = False
+
+
+def settle_allocator() -> None:
+    """Free one large block once per process (Note [allocator])."""
+    global _allocator_settled
+    if not _allocator_settled:
+        _allocator_settled = True
+        block = bytes(_ALLOCATOR_BLOCK)  # calloc'd: only its first and last pages are touched
+        del block
+
+
 def new_core_vat(
     bootstrap: object | None,
     *,
@@ -245,6 +276,7 @@ def new_core_vat(
     """
     if bootstrap is not None and not isinstance(bootstrap, Server | Cap):
         raise LocalUsageError(f"open_vat(bootstrap=...) takes a Server object, not {bootstrap!r}")
+    settle_allocator()
     core: Any
     if trace is not None:
         from capnrpc_core.rpc.trace import TraceRecorder
@@ -351,6 +383,11 @@ def invoke(runtime: Runtime, delivery: Delivery, invocation: Invocation) -> Awai
     except Exception as exc:
         fail_delivery(runtime, delivery, exc)
         return None
+    except BaseException as exc:
+        # Not the method's answer (an interrupt, a cancellation that escaped it), but the
+        # caller must not wait forever: answer it as failed, then let it propagate.
+        fail_delivery(runtime, delivery, exc)
+        raise
     if inspect.isawaitable(value):
         return value
     finish_delivery(runtime, delivery, invocation, value)

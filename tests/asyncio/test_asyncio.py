@@ -405,7 +405,7 @@ def test_a_plain_method_raising_a_base_exception_leaves_the_connection_open(run:
     class Rude(EchoImpl):
         def ping(self, value: int) -> int:
             if value == 13:
-                raise asyncio.CancelledError  # not an Exception: no answer comes of it
+                raise asyncio.CancelledError  # not an Exception, yet the caller gets an answer
             return value + 1
 
     async def body() -> None:
@@ -418,9 +418,11 @@ def test_a_plain_method_raising_a_base_exception_leaves_the_connection_open(run:
             capnrpc_asyncio.connect(listener.address) as conn,
         ):
             echo = conn.bootstrap(rpctest.Echo)
-            echo.ping(13)  # read in the same chunk as the next call, and started in its callback
+            rude = echo.ping(13)  # read in the same chunk as the next, started in its callback
             assert (await echo.ping(1)).value == 2
             assert [type(e) for e in errors] == [asyncio.CancelledError]
+            with pytest.raises(RpcError, match="CancelledError"):
+                await rude
 
     run(body)
 
