@@ -116,6 +116,8 @@ class Vat:
         self._next_pending = 0
         self._stream_in_flight: dict[Cap, int] = {}
         self._stream_failed: dict[Cap, RpcException] = {}
+        # The live LocalCap of each local object, by id (its LocalCap keeps it alive).
+        self._local_caps: dict[int, LocalCap] = {}
         # Connections with queued output, in the order they queued it (a dict as ordered set).
         self._with_output: dict[Connection, None] = {}
         self.null: Cap = self.add_ref(null_cap())
@@ -184,11 +186,16 @@ class Vat:
         return out
 
     def local_cap(self, server: object, streaming_methods: Iterable[tuple[int, int]] = ()) -> Cap:
-        """A new capability for local object ``server`` (one reference, owned by the caller).
+        """A capability for local object ``server`` (one reference, owned by the caller).
 
         ``streaming_methods`` lists the (interface id, method id) pairs declared ``-> stream``.
+        While a capability for ``server`` is alive, this returns another reference to it, so
+        the object is one capability: exported under one id per connection, whoever passes it.
         """
-        cap = LocalCap(server, frozenset(streaming_methods))
+        cap = self._local_caps.get(id(server))
+        if cap is None:
+            cap = LocalCap(server, frozenset(streaming_methods))
+            self._local_caps[id(server)] = cap
         return self.add_ref(cap)
 
     def new_promise(self) -> Cap:
@@ -926,6 +933,8 @@ class Vat:
             if resolved is not None:
                 self.release(resolved)
         elif isinstance(cap, LocalCap):
+            if self._local_caps.get(id(cap.server)) is cap:
+                del self._local_caps[id(cap.server)]
             self._emit(ServerReleased(cap.server))
 
     def _check_live(self, cap: Cap) -> None:

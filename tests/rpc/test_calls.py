@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from capnrpc_core.rpc import ExceptionType, Vat
+from capnrpc_core.rpc import ExceptionType, ServerReleased, Vat
 from capnrpc_core.rpc.messages import (
     Bootstrap,
     Call,
+    CapDescriptor,
     CapKind,
     Finish,
     Release,
@@ -313,5 +314,30 @@ def test_a_finished_call_forgets_its_question() -> None:
     assert call.question is None and question.pending is call
     assert question.id not in link.ca.questions
     alice.vat.release_call(call)
+    alice.vat.release(cap)
+    assert_clean(net, link)
+
+
+def test_one_local_object_is_one_capability_with_one_export_id() -> None:
+    net, alice, _bob, link, _ = alice_and_bob()
+    callback = TestServer("callback")
+    first = alice.vat.local_cap(callback)
+    second = alice.vat.local_cap(callback)
+    assert first is second and first.refs == 2
+    cap = alice.vat.bootstrap(link.ca)
+    calls = [alice.vat.call(cap, IFACE, ECHO, params(i, alice.vat.add_ref(first))) for i in (1, 2)]
+    net.pump()
+    sent = [m for m in link.messages("alice->bob") if isinstance(m, Call)]
+    assert [m.params.cap_table for m in sent] == [(CapDescriptor(CapKind.SENDER_HOSTED, 0),)] * 2
+    for call in calls:
+        alice.vat.release_call(call)
+    alice.vat.release(first)
+    assert not any(isinstance(e, ServerReleased) for e in alice.vat.events())
+    alice.vat.release(second)
+    assert [e.server for e in alice.vat.events() if isinstance(e, ServerReleased)] == [callback]
+    # Once released, the object gets a fresh capability.
+    third = alice.vat.local_cap(callback)
+    assert third is not first and third.refs == 1
+    alice.vat.release(third)
     alice.vat.release(cap)
     assert_clean(net, link)
