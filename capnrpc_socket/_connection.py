@@ -23,6 +23,7 @@ from capnrpc_core.driver import (
     check_serve_bootstrap,
     check_vat_options,
     connection_bootstrap,
+    core_vat,
     parse_address,
     peer_address,
     receive,
@@ -31,13 +32,22 @@ from capnrpc_core.driver import (
 from capnrpc_core.rpc import Cap, RpcException, RpcLimits
 from capnrpc_core.rpc import Connection as CoreConnection
 from capnrpc_core.schema.interfaces import Client, Server
-from capnrpc_socket._runtime import _SIGNAL_SLICE, DEFAULT_WORKERS, SocketVat, _local, open_vat
+from capnrpc_socket._runtime import (
+    _SIGNAL_SLICE,
+    DEFAULT_WORKERS,
+    SocketVat,
+    _local,
+    _Worker,
+    open_vat,
+)
 
 __all__ = ["Connection", "Listener", "connect", "serve"]
 
 log = logging.getLogger("capnrpc")
 
-RECEIVE_SIZE = 1 << 16
+RECEIVE_SIZE = 1 << 14
+# A receive buffer that a read fills doubles, up to this size.
+MAX_RECEIVE_SIZE = 1 << 20
 SEND_SIZE = 1 << 18
 # After a connection closed, how long its IO thread tries to write what is left (an Abort).
 CLOSE_LINGER = 5.0
@@ -89,22 +99,48 @@ class Connection(DriverConnection):
         self._sock = sock
         self._bootstrap = bootstrap
         self._handshake = handshake
-        # Output the core queued (appended with the vat lock held), and the part of it the IO
-        # thread is writing (its own: a partly sent buffer is resent from where it stopped).
-        self._out: deque[bytes] = deque()
-        self._sending: memoryview | None = None
-        self._closing = False
+        if not handshake:
+            sock.setblocking(False)
+        self._owned_vat: SocketVat | None = None
+        self._listener: Listener | None = None
+        # The thread serving the socket now, and whether it is done with it (set with the vat
+        # lock held); the method it runs inline and a count of them (Note [inline methods]).
+        self._owner: threading.Thread | None = None
+        self._finished = False
+        self._done = threading.Event()
+        self._inline_job: object = None
+        self._inline_seq = 0
+        # Writing (Note [writing]): output not written yet, oldest first (the first may be the
+        # rest of a partial send), guarded by _wlock; _burst: the IO thread wrote a message at
+        # once and has not selected since. TLS output goes through the IO thread only.
+        self._out: deque[bytes | memoryview] = deque()
+        self._wlock = threading.Lock()
+        self._burst = False
+        self._direct = not isinstance(sock, ssl.SSLSocket)
         self._broken = False
         self._want_write = False
+        # Reading: one receive buffer (Note [receiving]); reading and feeding are one thread's
+        # at a time (_reader): the IO thread's or a leader's (Note [leading]).
+        self._rbuf = memoryview(bytearray(RECEIVE_SIZE))
+        self._reader = threading.Lock()
+        # The IO loop's state, here because the loop may move to another thread. _interest
+        # guards the selector's registration, which a leader changes too: _leading turns the
+        # IO thread's reading off; _sock_closed, once the socket is closed.
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._woken = False
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"capnrpc io {role} {peer}")
-        self._thread.daemon = True
-        self._owned_vat: SocketVat | None = None
-        self._listener: Listener | None = None
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._interest = threading.Lock()
+        self._registered = 0
+        self._reading = True
+        self._leading = False
+        self._sock_closed = False
+        self._closing = False
+        self._linger_until: float | None = None
+        self._can_lead = self._direct and isinstance(self._selector, _CONCURRENT_SELECTORS)
+        self._core_vat = core_vat(runtime.vat)
 
     @property
     def vat(self) -> SocketVat:
@@ -137,15 +173,59 @@ class Connection(DriverConnection):
     ) -> None:
         self.close()
 
-    # -- called by the runtime (with the vat lock held) ----------------------------------------
+    # -- called by the runtime -----------------------------------------------------------------
 
     def _start(self) -> None:
-        self._thread.start()
+        """Start the IO thread: a pool thread of the vat, serving this connection first."""
+        runtime = self.runtime
+        worker = _Worker(None, self)
+        thread = threading.Thread(
+            target=runtime._work, args=(worker,), name=f"capnrpc io {self.core.name}"
+        )
+        thread.daemon = True
+        worker.thread = thread
+        with runtime.lock():
+            self._owner = thread
+        thread.start()
 
     def _queue(self, data: bytes) -> None:
-        self._out.append(data)
-        if threading.current_thread() is not self._thread:
+        """Queue output (vat lock held) to be written as Note [writing] says."""
+        runtime = self.runtime
+        if threading.current_thread() is self._owner:
+            with self._wlock:
+                if (
+                    self._direct
+                    and not self._out
+                    and not self._burst
+                    and not runtime._more_inline_work()
+                ):
+                    self._burst = True
+                    try:
+                        sent = self._sock.send(data)
+                    except (BlockingIOError, InterruptedError):
+                        sent = 0
+                    except OSError:
+                        sent = 0  # met again by the IO thread's write, which closes
+                    if sent == len(data):
+                        return
+                    self._out.append(memoryview(data)[sent:])
+                else:
+                    self._out.append(data)
+            return
+        with self._wlock:
+            self._out.append(data)
+        if self._direct:
+            runtime._unflushed.add(self)
+            runtime._flush_soon()
+        else:
             self._wake()
+
+    def _flush(self) -> None:
+        """Write what is queued on this thread; the IO thread writes what the socket refuses."""
+        if self._direct:
+            self._write()
+            if self._out:
+                self._wake()
 
     def _wake(self) -> bool:
         """Wake the IO thread (any thread, no lock needed). False if it is gone."""
@@ -181,25 +261,35 @@ class Connection(DriverConnection):
             self._bootstrap = None
             # Not now: the pump is reporting events; it drains this right after.
             self.runtime._pump.release_later(bootstrap)
-        if threading.current_thread() is not self._thread:
+        if threading.current_thread() is not self._owner:
             self._wake()
 
     def _join(self) -> None:
-        if threading.current_thread() is self._thread or not self._thread.is_alive():
-            return
+        """Wait until the IO thread has finished the connection (unless this is that thread)."""
+        runtime = self.runtime
+        with runtime.lock():
+            if self._finished or self._owner is None or self._owner is threading.current_thread():
+                return  # over, never started, or this is its IO thread
+            if self._inline_job is not None:
+                # Its IO thread runs a method that may never return: finish on another.
+                runtime._hand_over(self)
         _wait_event(self._done, None)
 
     # -- the IO thread -------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        _local.io = True
+    def _serve(self) -> None:
+        """Serve the socket on this thread until the connection ends or is handed over."""
         runtime = self.runtime
+        _local.io = True
+        _local.serving = self
         try:
             if self._handshake:
+                self._handshake = False
                 self._sock.settimeout(HANDSHAKE_TIMEOUT)
                 _as_ssl(self._sock).do_handshake()
-            self._sock.setblocking(False)
-            self._loop()
+                self._sock.setblocking(False)
+            if not self._loop():
+                return  # handed over: this thread carries on in the pool
         except OSError as exc:  # ssl.SSLError included
             self._lost(exc)
         except BaseException:
@@ -207,63 +297,85 @@ class Connection(DriverConnection):
             with runtime.lock():
                 self._disconnect_locked("internal error in the connection's IO thread")
         finally:
+            _local.io = False
+            _local.serving = None
+        self._finish()
+
+    def _finish(self) -> None:
+        """Close the socket and say so: the connection's last act, on its IO thread."""
+        runtime = self.runtime
+        # Not while a leader reads it (it stops once its call failed with the connection).
+        with self._reader, self._interest:
+            self._sock_closed = True
             with contextlib.suppress(OSError):
                 self._sock.close()
-            self._wake_r.close()
-            self._wake_w.close()
-            with runtime.lock():
-                # Only a failure before the loop leaves it open.
-                self._disconnect_locked("connection closed")
-                if self._listener is not None:
-                    self._listener._connections.discard(self)
-                runtime._drain()
-            self._done.set()
+            self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+        with runtime.lock():
+            self._finished = True
+            self._owner = None
+            # Only a failure before the loop leaves it open.
+            self._disconnect_locked("connection closed")
+            if self._listener is not None:
+                self._listener._connections.discard(self)
+            runtime._drain()
+            # Deliveries read last, which this thread will not run now.
+            runtime._dispatch()
+        self._done.set()
 
-    def _loop(self) -> None:
+    def _loop(self) -> bool:
+        """The IO loop: True when the connection is over, False when handed over."""
         runtime = self.runtime
-        sock = self._sock
-        selector = selectors.DefaultSelector()
-        try:
-            selector.register(self._wake_r, selectors.EVENT_READ, None)
-            registered = 0
-            reading = True
-            deadline: float | None = None
-            while True:
+        selector = self._selector
+        me = self._owner
+        while True:
+            if runtime._ready:
+                runtime._run_inline(self)
+                if self._owner is not me:
+                    return False
+            timeout = None
+            if self._closing:
                 self._write()
-                with runtime.lock():
-                    closing = self._closing
-                    pending = bool(self._out) or self._sending is not None
-                if closing:
-                    if not pending or self._broken:
-                        return
-                    reading = False
-                    if deadline is None:
-                        deadline = time.monotonic() + CLOSE_LINGER
-                mask = (selectors.EVENT_READ if reading else 0) | (
-                    selectors.EVENT_WRITE if pending or self._want_write else 0
-                )
-                if mask != registered:
-                    if registered and mask:
-                        selector.modify(sock, mask, sock)
-                    elif mask:
-                        selector.register(sock, mask, sock)
-                    else:
-                        selector.unregister(sock)
-                    registered = mask
-                timeout = None
-                if deadline is not None:
-                    timeout = deadline - time.monotonic()
-                    if timeout <= 0:
-                        log.info("gave up writing to %s after it closed", self.core.name)
-                        return
-                for key, events in selector.select(timeout):
-                    if key.data is None:
-                        self._take_wakeups()
-                    elif events & selectors.EVENT_READ or self._want_write:
-                        # (A TLS read that needed to write is retried once writable.)
-                        reading = self._read()
-        finally:
-            selector.close()
+                if not self._out or self._broken:
+                    return True
+                self._reading = False
+                if self._linger_until is None:
+                    self._linger_until = time.monotonic() + CLOSE_LINGER
+                timeout = self._linger_until - time.monotonic()
+                if timeout <= 0:
+                    log.info("gave up writing to %s after it closed", self.core.name)
+                    return True
+            elif runtime._ready:
+                timeout = 0  # methods are waiting for this thread: only look
+            if runtime._unflushed:
+                runtime._flush_io()  # what methods run here queued on other connections
+            if self._out:
+                self._write()
+            self._burst = False
+            pending = bool(self._out) or self._want_write
+            if self._registered != _mask(self._reading and not self._leading, pending):
+                with self._interest:
+                    self._register(pending)
+            for key, events in selector.select(timeout):
+                if key.data is None:
+                    self._take_wakeups()
+                elif events & selectors.EVENT_READ or self._want_write:
+                    # (A TLS read that needed to write is retried once writable.)
+                    self._reading = self._read()
+
+    def _register(self, pending: bool) -> None:
+        """Select what the IO thread waits for (``_interest`` held)."""
+        mask = _mask(self._reading and not self._leading, pending or self._want_write)
+        if mask != self._registered and not self._sock_closed:
+            sock = self._sock
+            if self._registered and mask:
+                self._selector.modify(sock, mask, sock)
+            elif mask:
+                self._selector.register(sock, mask, sock)
+            else:
+                self._selector.unregister(sock)
+            self._registered = mask
 
     def _take_wakeups(self) -> None:
         with self.runtime.lock():
@@ -273,17 +385,30 @@ class Connection(DriverConnection):
                 while self._wake_r.recv(4096):
                     pass
             self._woken = False
-            # Releases queued by finalizers (release_later) are carried out here.
             self.runtime._drain()
 
     def _read(self) -> bool:
         """Read what there is and feed it to the core; False once there is nothing more."""
+        if not self._reader.acquire(blocking=False):
+            return True  # a waiting thread leads: it reads (Note [leading])
+        try:
+            return self._receive()
+        finally:
+            self._reader.release()
+
+    def _receive(self) -> bool:
+        """Receive and feed (``_reader`` held); False once there is nothing more to read.
+
+        Note [receiving]: into one buffer, copied out whole, so that a message that fits
+        arrives in one piece (the decoder then need not join pieces) and the buffer's pages
+        stay mapped; a buffer that a read fills doubles, up to MAX_RECEIVE_SIZE.
+        """
         runtime = self.runtime
         sock = self._sock
         self._want_write = False
         while True:
             try:
-                data = sock.recv(RECEIVE_SIZE)
+                size = sock.recv_into(self._rbuf)
             except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
                 return True
             except ssl.SSLWantWriteError:
@@ -292,54 +417,115 @@ class Connection(DriverConnection):
             except OSError as exc:
                 self._lost(exc)
                 return False
-            with runtime.lock():
+            data = self._rbuf[:size].tobytes()
+            if size == len(self._rbuf) and size < MAX_RECEIVE_SIZE:
+                self._rbuf = memoryview(bytearray(2 * size))
+            with runtime._lock:
                 if not self.core.open:
                     return False
                 receive(runtime.vat, self.core, data, self._bootstrap)
                 runtime._drain()
-            if not data:
+            if not size:
                 return False
             # A TLS socket may hold decrypted bytes that select() cannot see.
-            if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            if self._direct or not _as_ssl(sock).pending():
                 return True
 
     def _write(self) -> None:
-        runtime = self.runtime
-        sock = self._sock
-        while not self._broken:
-            chunk = self._sending
-            if chunk is None:
-                with runtime.lock():
-                    out = self._out
-                    if not out:
-                        return
-                    if len(out) == 1 or len(out[0]) >= SEND_SIZE:
-                        data = out.popleft()
-                    else:
-                        # Many small messages (a pipelined batch): one send.
-                        parts = []
-                        size = 0
-                        while out and size < SEND_SIZE:
-                            parts.append(out.popleft())
-                            size += len(parts[-1])
-                        data = b"".join(parts)
-                chunk = self._sending = memoryview(data)
-            try:
-                sent = sock.send(chunk)
-            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
-                return
-            except OSError as exc:
-                self._broken = True
-                self._lost(exc)
-                return
-            if sent < len(chunk):
-                self._sending = chunk[sent:]
-                return
-            self._sending = None
+        """Write what is queued until the socket would block."""
+        error: OSError | None = None
+        with self._wlock:
+            out = self._out
+            sock = self._sock
+            while out and not self._broken:
+                if len(out) > 1 and len(out[0]) < SEND_SIZE and isinstance(out[0], bytes):
+                    # Many small messages: one send. Not the rest of a partial send, which
+                    # TLS must retry with the same bytes.
+                    parts = []
+                    size = 0
+                    while out and size < SEND_SIZE:
+                        parts.append(out.popleft())
+                        size += len(parts[-1])
+                    out.appendleft(b"".join(parts))
+                chunk = out[0]
+                try:
+                    sent = sock.send(chunk)
+                except (
+                    BlockingIOError,
+                    InterruptedError,
+                    ssl.SSLWantWriteError,
+                    ssl.SSLWantReadError,
+                ):
+                    return
+                except OSError as exc:
+                    self._broken = True
+                    error = exc
+                    break
+                if sent < len(chunk):
+                    out[0] = memoryview(chunk)[sent:]
+                    return
+                out.popleft()
+        if error is not None:
+            self._lost(error)
 
     def _lost(self, exc: BaseException) -> None:
         with self.runtime.lock():
             self._disconnect_locked(f"connection lost: {exc}")
+
+    # -- leading (Note [leading]) --------------------------------------------------------------
+
+    def _lead(self) -> bool:
+        """Become the reader of this connection (vat lock held); False if that cannot be now."""
+        if not self._can_lead or self._closing or self._finished or self._owner is None:
+            return False
+        if not self._reader.acquire(blocking=False):
+            return False  # being read (or led) already
+        if not self._leading:
+            with self._interest:
+                self._leading = True
+                self._register(bool(self._out))
+        return True
+
+    def _stop_leading(self, others_wait: bool) -> None:
+        """Stop reading; the IO thread reads again now, or when the flusher next looks."""
+        self._reader.release()
+        if others_wait or not self._parkable():
+            self._unpark()
+        else:
+            self.runtime._parked.add(self)
+            self.runtime._flush_soon()
+
+    def _parkable(self) -> bool:
+        """Whether reading may wait a little: the peer has nothing of ours to call."""
+        core = self.core
+        return (
+            not core.exports.size()
+            and self._bootstrap is None
+            and core.bootstrap_cap is None
+            and self._core_vat.bootstrap_cap is None
+        )
+
+    def _unpark(self) -> None:
+        """Let the IO thread read again, unless a thread leads."""
+        if self._leading and self._reader.acquire(blocking=False):
+            try:
+                with self._interest:
+                    self._leading = False
+                    self._register(bool(self._out))
+            finally:
+                self._reader.release()
+
+
+# Selectors whose registration may change while another thread selects (Note [leading]).
+_CONCURRENT_SELECTORS = tuple(
+    getattr(selectors, name)
+    for name in ("EpollSelector", "KqueueSelector")
+    if hasattr(selectors, name)
+)
+
+
+def _mask(reading: bool, writing: bool) -> int:
+    return (selectors.EVENT_READ if reading else 0) | (selectors.EVENT_WRITE if writing else 0)
 
 
 def _as_ssl(sock: socket.socket) -> ssl.SSLSocket:
