@@ -7,17 +7,11 @@ everything it does, never by sleeping.
 
 from __future__ import annotations
 
-import shutil
-import ssl
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 import capnrpc_socket
 from tests.services import EchoImpl, SinkImpl, rpctest
@@ -98,27 +92,6 @@ def open_pair(
             yield Pair(listener, conn, server, log)
 
 
-@pytest.fixture
-def tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A server and a client TLS context for a fresh self-signed certificate for 127.0.0.1."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert, key)
-    client = ssl.create_default_context(cafile=str(cert))
-    return server, client
-
-
 __all__ = [
     "TIMEOUT",
     "FrameLog",
@@ -127,5 +100,4 @@ __all__ = [
     "SocketEcho",
     "open_pair",
     "rpctest",
-    "tls_contexts",
 ]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-import shutil
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -236,26 +234,6 @@ async def test_trace_file(tmp_path: Path) -> None:
     assert any(line.startswith("send c0 ") for line in lines)
     assert any(line.startswith("recv c0 ") for line in lines)
     assert any(line.startswith("# (bootstrap = (questionId = 0))") for line in lines)
-
-
-@pytest.fixture
-def tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert, key)
-    client = ssl.create_default_context(cafile=str(cert))
-    return server, client
 
 
 async def test_tls(tls_contexts: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
