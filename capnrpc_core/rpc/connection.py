@@ -648,7 +648,7 @@ class Connection:
             return CapDescriptor(kind, export_id)
         if len(self.exports) >= vat.limits.max_exports:
             raise ExportLimitReached
-        is_promise = isinstance(cap, PromiseCap) and cap.resolved is None
+        is_promise = isinstance(cap, PromiseCap) and (cap.resolved is None or cap.embargoed)
         export = Export(vat.add_ref(cap), is_promise)
         export.remote_refs = 1
         export_id = self.exports.add(export)
@@ -883,7 +883,7 @@ class Connection:
         target = vat.innermost(promise, self)
         if (
             isinstance(target, PromiseCap)
-            and target.resolved is None
+            and (target.resolved is None or target.embargoed)
             and target not in self.exports_by_cap
         ):
             # Resolved to another local promise nobody has seen: keep the same export id for

@@ -752,6 +752,12 @@ class Vat:
             self.release(inner)
         if not promise.embargoed:
             self._flush(promise)
+            self._wake_waiters(promise)
+        # An embargoed promise tells its waiters (Resolves for its exports) only when the
+        # embargo lifts: a peer told earlier would call the new target directly, overtaking the
+        # calls still held here (C++ likewise exports the embargo's queue, not the target).
+
+    def _wake_waiters(self, promise: PromiseCap) -> None:
         waiters = promise.waiters
         promise.waiters = []
         for waiter in waiters:
@@ -761,6 +767,7 @@ class Vat:
         """The embargo on ``promise`` is over: calls held behind it go on, in order."""
         promise.embargoed = False
         self._flush(promise)
+        self._wake_waiters(promise)
 
     def _flush(self, promise: PromiseCap) -> None:
         queued = promise.queued
@@ -816,6 +823,8 @@ class Vat:
         since the peer may now call it directly).
         """
         while isinstance(cap, PromiseCap):
+            if cap.embargoed:
+                return cap  # still holding calls: it stands for itself until the embargo lifts
             if cap.resolved is not None:
                 cap = cap.resolved
                 continue
