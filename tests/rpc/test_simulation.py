@@ -8,7 +8,7 @@ import pytest
 
 from tests.rpc.simulation import replay, run
 
-SEEDS = int(os.environ.get("CAPNRPC_SIM_SEEDS", "40"))
+SEEDS = int(os.environ.get("CAPNRPC_SIM_SEEDS", "200"))
 
 
 @pytest.mark.parametrize("seed", range(SEEDS))
