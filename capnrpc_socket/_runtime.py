@@ -133,8 +133,25 @@ INLINE_LIMIT = 0.005
 INLINE_BATCH = 64
 # How often a wait on the main thread wakes up to let signal handlers (Ctrl-C) run.
 _SIGNAL_SLICE = 0.5
+
 # An idle pool thread ends after this long without work.
 _IDLE_SECONDS = 30.0
+
+
+def _next_wait(deadline: float | None, on_main: bool) -> float | None:
+    """Seconds to sleep next (-1: no limit), or None once ``deadline`` has passed.
+
+    On the main thread a sleep is at most ``_SIGNAL_SLICE``, so that Ctrl-C is seen.
+    """
+    wait = -1.0
+    if deadline is not None:
+        wait = deadline - time.monotonic()
+        if wait <= 0:
+            return None
+    if on_main:
+        wait = _SIGNAL_SLICE if wait < 0 else min(wait, _SIGNAL_SLICE)
+    return wait
+
 
 _local = threading.local()
 _MAIN_IDENT = threading.main_thread().ident
@@ -585,13 +602,9 @@ class SocketVat:
         poller = state.poller(conn._sock.fileno())
         wake_fd = state.wake_fd
         while not waiter.woken:
-            wait = -1.0
-            if deadline is not None:
-                wait = deadline - time.monotonic()
-                if wait <= 0:
-                    return False
-            if on_main:
-                wait = _SIGNAL_SLICE if wait < 0 else min(wait, _SIGNAL_SLICE)
+            wait = _next_wait(deadline, on_main)
+            if wait is None:
+                return False
             for fd, _ in poller.poll(None if wait < 0 else wait * 1000):
                 if fd == wake_fd:
                     state.clear()
@@ -941,13 +954,9 @@ def _sleep(wake: threading.Lock | None, deadline: float | None, on_main: bool) -
     """
     assert wake is not None
     while True:
-        wait = -1.0
-        if deadline is not None:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                return False
-        if on_main:
-            wait = _SIGNAL_SLICE if wait < 0 else min(wait, _SIGNAL_SLICE)
+        wait = _next_wait(deadline, on_main)
+        if wait is None:
+            return False
         if wake.acquire(timeout=wait):
             return True
         if not on_main:
