@@ -61,11 +61,11 @@ from capnrpc_core.driver import (
     await_delivery,
     await_promise,
     begin_delivery,
-    describe_frame,
     invoke,
     new_core_vat,
     receive,
     refuse_delivery,
+    report_frame,
 )
 from capnrpc_core.rpc import Cap, Connection, Delivery, PendingCall, RpcException, RpcLimits
 from capnrpc_core.schema import interfaces
@@ -76,7 +76,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncioVat", "Promise", "open_vat"]
 
-log = logging.getLogger("capnrpc")
 wire_log = logging.getLogger("capnrpc.wire")
 
 RECEIVE_BUFFER_SIZE = 1 << 18
@@ -305,18 +304,7 @@ class AsyncioVat:
             self._pump.observe(core)
 
     def _observe_frame(self, core: Connection, direction: str, frame: bytes) -> None:
-        ac = self._connections.get(core)
-        observer = self.frame_observer
-        if observer is not None and ac is not None:
-            try:
-                observer(ac, direction, frame)
-            except Exception:
-                # Not the protocol's business: the vat must not break because a watcher did.
-                log.exception("frame observer %r failed; it is removed", observer)
-                self.frame_observer = None
-        if wire_log.isEnabledFor(logging.DEBUG):
-            arrow = "->" if direction == "send" else "<-"
-            wire_log.debug("%s %s %s", core.name, arrow, describe_frame(frame))
+        report_frame(self, self._connections.get(core), core, direction, frame)
 
     def _spawn(
         self, coro: Awaitable[Any], name: str | None = None, *, method: bool = False

@@ -14,7 +14,8 @@ would otherwise write again lives here, so the drivers stay small and behave ali
 - :func:`await_promise`: what ``await promise`` does in an async driver, given its waits;
 - :class:`Pump`: after every vat command, hand deferred releases to the vat, route every event
   to the driver, and collect each connection's output (Note [pump order]);
-- :func:`describe_frame`: one compact line per RPC message, for logs and the demo;
+- :func:`describe_frame`: one compact line per RPC message, for logs and the demo, and
+  :func:`report_frame`: a frame to a vat's ``frame_observer`` and the wire log;
 - :func:`settle_allocator`: big messages without page faults on every call (Note [allocator]).
 
 Note [pump order]
@@ -587,6 +588,32 @@ class Pump:
 
 
 # == messages as text =============================================================================
+
+
+def report_frame(
+    runtime: Any, conn: object | None, core: Connection, direction: str, frame: bytes
+) -> None:
+    """Show a frame of an observed connection to ``runtime.frame_observer`` and the wire log.
+
+    ``conn`` is the driver's connection object for ``core`` (what the observer is given). An
+    observer that raises is logged and removed: the vat must not break because a watcher did.
+    """
+    # Imported here: logging loads threading, which importing the core must not.
+    import logging
+
+    observer = runtime.frame_observer
+    if observer is not None and conn is not None:
+        try:
+            observer(conn, direction, frame)
+        except Exception:
+            logging.getLogger("capnrpc").exception(
+                "frame observer %r failed; it is removed", observer
+            )
+            runtime.frame_observer = None
+    wire_log = logging.getLogger("capnrpc.wire")
+    if wire_log.isEnabledFor(logging.DEBUG):
+        arrow = "->" if direction == "send" else "<-"
+        wire_log.debug("%s %s %s", core.name, arrow, describe_frame(frame))
 
 
 def describe_frame(frame: bytes) -> str:

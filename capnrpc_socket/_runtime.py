@@ -103,10 +103,10 @@ from capnrpc_core.driver import (
     Pump,
     await_delivery,
     begin_delivery,
-    describe_frame,
     invoke,
     new_core_vat,
     refuse_delivery,
+    report_frame,
 )
 from capnrpc_core.rpc import Cap, Connection, Delivery, PendingCall, RpcException, RpcLimits
 from capnrpc_core.schema import interfaces
@@ -891,18 +891,7 @@ class SocketVat:
             self._wake_waiters()
 
     def _observe_frame(self, core: Connection, direction: str, frame: bytes) -> None:
-        sc = self._connections.get(core)
-        observer = self.frame_observer
-        if observer is not None and sc is not None:
-            try:
-                observer(sc, direction, frame)
-            except Exception:
-                # Not the protocol's business: the vat must not break because a watcher did.
-                log.exception("frame observer %r failed; it is removed", observer)
-                self.frame_observer = None
-        if wire_log.isEnabledFor(logging.DEBUG):
-            arrow = "->" if direction == "send" else "<-"
-            wire_log.debug("%s %s %s", core.name, arrow, describe_frame(frame))
+        report_frame(self, self._connections.get(core), core, direction, frame)
 
 
 class _LeadState:

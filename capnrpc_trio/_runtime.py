@@ -44,11 +44,11 @@ from capnrpc_core.driver import (
     Pump,
     await_delivery,
     begin_delivery,
-    describe_frame,
     invoke,
     new_core_vat,
     receive,
     refuse_delivery,
+    report_frame,
 )
 from capnrpc_core.rpc import (
     Cap,
@@ -67,7 +67,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Promise", "TrioVat", "open_vat"]
 
-log = logging.getLogger("capnrpc")
 wire_log = logging.getLogger("capnrpc.wire")
 
 FrameObserver = Callable[["TrioConnection", str, bytes], None]
@@ -406,18 +405,7 @@ class TrioVat:
             self._pump.observe(core)
 
     def _observe_frame(self, core: Connection, direction: str, frame: bytes) -> None:
-        tc = self._connections.get(core)
-        observer = self.frame_observer
-        if observer is not None and tc is not None:
-            try:
-                observer(tc, direction, frame)
-            except Exception:
-                # Not the protocol's business: the vat must not break because a watcher did.
-                log.exception("frame observer %r failed; it is removed", observer)
-                self.frame_observer = None
-        if wire_log.isEnabledFor(logging.DEBUG):
-            arrow = "->" if direction == "send" else "<-"
-            wire_log.debug("%s %s %s", core.name, arrow, describe_frame(frame))
+        report_frame(self, self._connections.get(core), core, direction, frame)
 
     # -- background tasks ----------------------------------------------------------------------
 
