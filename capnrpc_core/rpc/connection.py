@@ -210,6 +210,10 @@ class Connection:
         if not self.outgoing:
             return b""
         self.vat._with_output.pop(self, None)
+        return self.take_output()
+
+    def take_output(self) -> bytes:
+        """Join and clear the queued frames (the vat's bookkeeping is the caller's)."""
         data = b"".join(self.outgoing)
         self.outgoing.clear()
         return data

@@ -170,9 +170,7 @@ class Vat:
         out = []
         for conn in busy:
             if conn.outgoing:
-                data = b"".join(conn.outgoing)
-                conn.outgoing.clear()
-                out.append((conn, data))
+                out.append((conn, conn.take_output()))
         return out
 
     def next_event(self) -> Event | None:
