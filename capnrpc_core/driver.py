@@ -389,10 +389,14 @@ def invoke(runtime: Runtime, delivery: Delivery, invocation: Invocation) -> Awai
         # caller must not wait forever: answer it as failed, then let it propagate.
         fail_delivery(runtime, delivery, exc)
         raise
-    if inspect.isawaitable(value):
+    if value.__class__ not in _NEVER_AWAITABLE and inspect.isawaitable(value):
         return value
     finish_delivery(runtime, delivery, invocation, value)
     return None
+
+
+# What methods commonly return, which ``inspect.isawaitable`` would take a while to refuse.
+_NEVER_AWAITABLE = frozenset({type(None), int, float, bool, str, bytes, tuple, dict})
 
 
 async def await_delivery(
@@ -544,9 +548,12 @@ class Pump:
         releases = self._releases
         while releases:
             release_now(vat, releases.popleft())
-        closed: list[ConnectionClosed] = []
-        while (event := vat.next_event()) is not None:
+        closed: list[ConnectionClosed] | None = None
+        next_event = vat.next_event
+        event = next_event()
+        if event is not None:
             self._again = True
+        while event is not None:
             if isinstance(event, DeliverCall):
                 handler.deliver(event.delivery)
             elif isinstance(event, CallReturned):
@@ -556,14 +563,17 @@ class Pump:
             elif isinstance(event, DeliveryCanceled):
                 handler.delivery_canceled(event.delivery)
             elif isinstance(event, ConnectionClosed):
+                if closed is None:
+                    closed = []
                 closed.append(event)
             elif isinstance(event, ServerReleased):
                 pass  # the object is garbage once Python drops it too
+            event = next_event()
         if self._observed:
             self._report_frames()
         for conn, data in vat.output_ready():
             handler.send(conn, data)
-        for event in closed:
+        for event in closed or ():
             conn = event.connection
             if conn in vat.connections:
                 vat.connections.remove(conn)

@@ -56,6 +56,8 @@ from capnrpc_core.schema.structs import (
     StructReader,
     attribute_name,
 )
+from capnrpc_core.wire.builder import MessageBuilder
+from capnrpc_core.wire.builder import StructBuilder as WireStructBuilder
 from capnrpc_core.wire.reader import AnyPointerReader as WireAnyPointerReader
 from capnrpc_core.wire.reader import MessageReader
 from capnrpc_core.wire.reader import StructReader as WireStructReader
@@ -141,8 +143,11 @@ class MethodInfo:
 
     __slots__ = (
         "_params",
+        "_params_plan",
         "_registry",
         "_results",
+        "_results_plan",
+        "_single",
         "attr",
         "display",
         "interface_id",
@@ -163,6 +168,9 @@ class MethodInfo:
         self.display = f"{iface.short_name}.{method.name}"
         self._params: type[Struct] | None = None
         self._results: type[Struct] | None = None
+        self._params_plan: _RootPlan | None = None
+        self._results_plan: _RootPlan | None = None
+        self._single: tuple[Callable[[Any, Any], None] | None] | None = None
         _METHOD_NAMES.setdefault((iface.id, method.ordinal), self.display)
 
     @property
@@ -179,8 +187,49 @@ class MethodInfo:
             self._results = self._registry.struct_type(self.method.result_struct_id)
         return self._results
 
+    def new_params(self) -> StructBuilder:
+        """A new params message (its root's builder), as ``params_type.new_message`` makes."""
+        plan = self._params_plan
+        if plan is None:
+            plan = self._params_plan = _root_plan(self.params_type)
+        builder_type, data_words, pointer_count = plan
+        return builder_type(
+            MessageBuilder(_FIRST_SEGMENT_WORDS).init_root(data_words, pointer_count), True
+        )
+
+    def new_results(self) -> StructBuilder:
+        """A new results message (its root's builder), as ``results_type.new_message`` makes."""
+        plan = self._results_plan
+        if plan is None:
+            plan = self._results_plan = _root_plan(self.results_type)
+        builder_type, data_words, pointer_count = plan
+        return builder_type(
+            MessageBuilder(_FIRST_SEGMENT_WORDS).init_root(data_words, pointer_count), True
+        )
+
+    def single_setter(self) -> Callable[[Any, Any], None] | None:
+        """The setter of the results' only field, or None unless they have exactly one."""
+        single = self._single
+        if single is None:
+            rtype = self.results_type
+            names = _positional_names(rtype)
+            setter = rtype.Builder._layout.setters[names[0]] if len(names) == 1 else None
+            single = self._single = (setter,)
+        return single[0]
+
     def __repr__(self) -> str:
         return f"<method {self.display} @{self.method_id}>"
+
+
+# A struct type's Builder class and root size: what a new message of it needs.
+_RootPlan = tuple[type[StructBuilder], int, int]
+
+
+def _root_plan(struct_type: type[Struct]) -> _RootPlan:
+    node = struct_type.schema.node
+    if node.is_group:
+        struct_type.new_message()  # raises: a group cannot be a message root
+    return struct_type.Builder, node.data_word_count, node.pointer_count
 
 
 _INFOS: dict[tuple[int, int, int], MethodInfo] = {}
@@ -226,10 +275,12 @@ class _ResultsOwner:
     def __del__(self) -> None:
         if not self.released:
             self.released = True
-            with contextlib.suppress(Exception):
-                if not _worth_releasing(self.call):
-                    return
-                self.runtime.release_later(self.call)
+            # try/except rather than contextlib.suppress: this runs once per call.
+            try:
+                if _worth_releasing(self.call):
+                    self.runtime.release_later(self.call)
+            except Exception:
+                pass
 
 
 # Settled results up to this size are left to the garbage collector with their call.
@@ -272,8 +323,11 @@ class BoundCap:
         self.cap = cap
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):
+        # try/except rather than contextlib.suppress: this runs once per capability received.
+        try:  # noqa: SIM105
             self.runtime.release_later(self.cap)
+        except Exception:
+            pass
 
     def __repr__(self) -> str:
         return f"<BoundCap {self.cap.describe()}>"
@@ -357,6 +411,14 @@ def _take(runtime: Runtime, entry: object) -> Cap:
 
 def _bind(runtime: Runtime, content: object) -> WireStructReader:
     """A view of a received struct whose cap table is made of :class:`BoundCap` entries."""
+    cls = type(content)
+    # The common case first: a message without capabilities needs no view of its own.
+    if cls is WireAnyPointerReader:
+        root = cast(WireAnyPointerReader, content)
+        if not root.message.caps:
+            return root.as_struct()
+    elif cls is WireStructReader and not cast(WireStructReader, content).message.caps:
+        return cast(WireStructReader, content)
     if content is None:
         return MessageReader([bytes(8)]).get_root_struct()
     if not isinstance(content, WireStructReader | WireAnyPointerReader):
@@ -477,10 +539,10 @@ class Client:
         """Send ``info``'s method with params from ``args``/``kwargs``."""
         params_type = info.params_type
         if len(args) == 1 and not kwargs and _is_struct_of(args[0], params_type):
-            builder = params_type.new_message(_FIRST_SEGMENT_WORDS)
+            builder = info.new_params()
             builder._assign(args[0], info.display)
         else:
-            builder = params_type.new_message(_FIRST_SEGMENT_WORDS)
+            builder = info.new_params()
             if args:
                 names = _positional_names(params_type)
                 if len(args) > len(names):
@@ -498,16 +560,21 @@ class Client:
 
     def _send_built(self, info: MethodInfo, builder: StructBuilder) -> Promise:
         runtime = self._runtime
-        target = self._live()
-        wire = builder.wire
+        target = self._cap
+        if target is None:
+            target = self._live()  # raises
+        wire: WireStructBuilder = builder._s
+        caps = wire.message.caps
+        streaming = info.streaming
         with runtime.lock():
-            take_caps(runtime, wire.message.caps)
+            if caps:
+                take_caps(runtime, caps)
             call = runtime.vat.call(
-                target, info.interface_id, info.method_id, wire, streaming=info.streaming
+                target, info.interface_id, info.method_id, wire, streaming=streaming
             )
         runtime.flush()
         promise = runtime.make_promise(call, info.results_type)
-        if info.streaming:
+        if streaming:
             state = self._stream
             if state is None:
                 state = self._stream = _StreamState()
@@ -575,7 +642,13 @@ def _positional_names(struct_type: type[Struct]) -> tuple[str, ...]:
 
 def _client_method(info: MethodInfo) -> Callable[..., Promise]:
     def method(self: Client, *args: Any, **kwargs: Any) -> Promise:
-        return self._call(info, args, kwargs)
+        if args:
+            return self._call(info, args, kwargs)
+        # Keywords only, the common spelling: what ``_call`` does for them, minus its checks.
+        builder = info.new_params()
+        if kwargs:
+            builder._assign_dict(kwargs)
+        return self._send_built(info, builder)
 
     method.__name__ = info.attr
     method.__qualname__ = info.display
@@ -767,7 +840,7 @@ class Promise:
             raise RpcError.from_exception(call.exception)
         if self._stream is not None:
             return None
-        if not self._owner.alive():
+        if self._owner.released or call.released:  # what ``_owner.alive()`` says, inline
             raise LocalUsageError("the call's results were already released")
         if self._parent is not None:
             return getattr(self._parent._result(), attribute_name(self._names[-1]))
@@ -895,7 +968,7 @@ class CallContext:
     def results(self) -> Any:
         """The results builder, made on first use."""
         if self._results is None:
-            self._results = self.method.results_type.new_message(_FIRST_SEGMENT_WORDS)
+            self._results = self.method.new_results()
         return self._results
 
     @property
@@ -932,7 +1005,7 @@ class Invocation:
 class _MethodEntry:
     """What every delivery of one method to one server class needs, worked out once."""
 
-    __slots__ = ("accepts", "attr", "context", "info", "is_async", "params")
+    __slots__ = ("accepts", "attr", "context", "info", "is_async", "params", "reader")
 
     def __init__(self, cls: type, info: MethodInfo, fn: Callable[..., Any]) -> None:
         self.info = info
@@ -942,14 +1015,17 @@ class _MethodEntry:
         self.accepts = accepts
         self.context = accepts is None or "_context" in accepts
         self.is_async = inspect.iscoroutinefunction(fn)
+        self.reader = info.params_type.Reader
         node = info.params_type.schema.node
-        # (attribute, union member or None) of every param field the method receives.
-        self.params: list[tuple[str, str | None]] = []
+        getters = self.reader._layout.reader_getters
+        # (attribute, union member or None, the field's getter: what reading the attribute of
+        # a params reader calls) of every param field the method receives.
+        self.params: list[tuple[str, str | None, Callable[[Any], Any]]] = []
         for field in node.fields:
             attr = attribute_name(field.name)
             if accepts is None or attr in accepts:
                 member = field.name if field.discriminant_value is not None else None
-                self.params.append((attr, member))
+                self.params.append((attr, member, getters[field.name]))
 
 
 _ENTRIES: dict[tuple[type, int, int], _MethodEntry] = {}
@@ -989,17 +1065,17 @@ def start_delivery(runtime: Runtime, delivery: Delivery) -> Invocation:
     if fn is None or not callable(fn):
         cls = type(server)
         raise RpcError("unimplemented", f"{info.display} is not implemented by {cls.__qualname__}")
-    params = info.params_type.Reader(_bind(runtime, delivery.params))
+    params = entry.reader(_bind(runtime, delivery.params))
     context = CallContext(runtime, delivery, info, params)
     kwargs: dict[str, Any] = {}
     active: str | None = None
-    for attr, member in entry.params:
+    for attr, member, getter in entry.params:
         if member is not None:
             if active is None:
                 active = str(params.which)
             if member != active:
                 continue
-        kwargs[attr] = getattr(params, attr)
+        kwargs[attr] = getter(params)
     if entry.context:
         kwargs["_context"] = context
     return Invocation(fn, kwargs, context, entry.is_async)
@@ -1039,8 +1115,11 @@ def finish_delivery(
         with runtime.lock():
             if delivery.done:
                 return
-            take_caps(runtime, results.wire.message.caps)
-            runtime.vat.return_results(delivery, results.wire)
+            wire: WireStructBuilder = results._s
+            caps = wire.message.caps
+            if caps:
+                take_caps(runtime, caps)
+            runtime.vat.return_results(delivery, wire)
     except Exception as exc:
         fail_delivery(runtime, delivery, exc)
         return
@@ -1055,14 +1134,16 @@ def _results_from(invocation: Invocation, value: object) -> StructBuilder:
     info = context.method
     if value is None:
         return cast(StructBuilder, context.results)
-    rtype = info.results_type
     if type(value) in _PLAIN_VALUES:
         # The common single-field answer: no struct, mapping or tuple to tell apart.
-        names = _positional_names(rtype)
-        if len(names) == 1:
-            single: StructBuilder = context.results
-            single._set(names[0], value)
+        setter = info.single_setter()
+        if setter is not None:
+            single = context._results
+            if single is None:
+                single = context._results = info.new_results()
+            setter(single, value)
             return single
+    rtype = info.results_type
     if value is context._results:
         return cast(StructBuilder, value)
     if _is_struct_of(value, rtype):

@@ -368,8 +368,8 @@ class StructBuilder:
     _layout: ClassVar[_Layout]
 
     def __init__(self, s: WireStructBuilder, root: bool = False) -> None:
-        object.__setattr__(self, "_s", s)
-        object.__setattr__(self, "_root", root)
+        _set_s(self, s)
+        _set_root(self, root)
 
     @property
     def schema(self) -> StructSchema:
@@ -526,6 +526,11 @@ class StructBuilder:
         from capnrpc_core.schema.text import struct_to_text
 
         return struct_to_text(self.as_reader())
+
+
+# The slots' own setters: ``__setattr__`` is for fields, and ``object.__setattr__`` is slower.
+_set_s: Callable[[StructBuilder, WireStructBuilder], None] = StructBuilder.__dict__["_s"].__set__
+_set_root: Callable[[StructBuilder, bool], None] = StructBuilder.__dict__["_root"].__set__
 
 
 def _no_field(node: StructNode, name: str) -> NoReturn:
