@@ -1,7 +1,13 @@
 """RPC speed over loopback TCP: capnrpc's drivers against pycapnp (the C++ implementation).
 
-Each driver serves bench/rpcbench.capnp's ``Bench`` and calls it from a client in the same
-process and event loop, so a figure is the cost of both sides together. Workloads:
+Each driver serves bench/rpcbench.capnp's ``Bench`` and calls it, in two layouts:
+
+- ``one process``: client and server in the same process (and, for the event-loop drivers and
+  pycapnp, the same thread and loop), so a figure is the cost of both sides together;
+- ``two processes``: the server in a process of its own, as when a program calls a service.
+  Each side then runs on its own and every message wakes the other process.
+
+Each ratio compares a driver with pycapnp in the same layout. Workloads:
 
 - ``sequential``: one ``ping`` at a time (latency bound);
 - ``in flight``: 100 ``ping`` calls sent back to back, then awaited (throughput);
@@ -10,18 +16,20 @@ process and event loop, so a figure is the cost of both sides together. Workload
 
 Every driver runs in a subprocess of its own (``--worker NAME``) for a fixed time per workload;
 the drivers take turns, ``--rounds`` times, and each keeps its best rate, so a burst of load
-from elsewhere on the machine does not decide a ratio. The table gives each driver's rate and
+from elsewhere on the machine does not decide a ratio. The tables give each driver's rate and
 ours/pycapnp (higher is better for ours); the last line is ``min_ratio_vs_pycapnp <float>``, the
-worst ratio of any row.
+worst ratio of any row of any layout measured.
 
-Add a driver: write an ``open_<name>`` async context manager yielding a :class:`BenchClient`
-and serving a Bench with the driver, and add a :class:`Driver` row to ``DRIVERS``.
+Add a driver: write a ``serve_<name>`` async context manager serving a Bench and yielding its
+address, and a ``connect_<name>(address)`` one yielding a :class:`BenchClient`, and add a
+:class:`Driver` row to ``DRIVERS``.
 
-Run: ``python bench/rpc.py [--seconds S] [--rounds R] [--only DRIVER]`` (about a minute by
-default, for five drivers: trio, asyncio, asyncio on uvloop when it is installed, blocking
-sockets, pycapnp; ``--only`` picks drivers, and pycapnp always runs as the baseline).
+Run: ``python bench/rpc.py [--seconds S] [--rounds R] [--only DRIVER] [--layout one|two]``
+(about two minutes by default, for five drivers -- trio, asyncio, asyncio on uvloop when it is
+installed, blocking sockets, pycapnp -- in both layouts; ``--only`` picks drivers, and pycapnp
+always runs as the baseline; ``--layout`` picks one layout).
 ``python bench/rpc.py --profile capnrpc_trio`` profiles one driver's sequential and in-flight
-calls (cProfile: own time by area, then the top functions).
+calls in one process (cProfile: own time by area, then the top functions).
 """
 
 from __future__ import annotations
@@ -162,16 +170,21 @@ def _ours_server(rpcbench: Any) -> Any:
 
 
 @asynccontextmanager
-async def open_trio() -> AsyncIterator[BenchClient]:
-    """A capnrpc_trio server and client over loopback TCP."""
+async def serve_trio() -> AsyncIterator[str]:
+    """A Bench served by capnrpc_trio on loopback TCP; its address."""
     import capnrpc_trio
 
-    rpcbench = _ours_schema()
-    async with (
-        capnrpc_trio.serve("tcp://127.0.0.1:0", _ours_server(rpcbench)) as listener,
-        capnrpc_trio.connect(listener.address) as conn,
-    ):
-        yield StubClient(conn.bootstrap(rpcbench.Bench))
+    async with capnrpc_trio.serve("tcp://127.0.0.1:0", _ours_server(_ours_schema())) as listener:
+        yield listener.address
+
+
+@asynccontextmanager
+async def connect_trio(address: str) -> AsyncIterator[BenchClient]:
+    """A capnrpc_trio client of the Bench at ``address``."""
+    import capnrpc_trio
+
+    async with capnrpc_trio.connect(address) as conn:
+        yield StubClient(conn.bootstrap(_ours_schema().Bench))
 
 
 def run_trio(main: Callable[[], Awaitable[Any]]) -> Any:
@@ -184,16 +197,22 @@ def run_trio(main: Callable[[], Awaitable[Any]]) -> Any:
 
 
 @asynccontextmanager
-async def open_asyncio() -> AsyncIterator[BenchClient]:
-    """A capnrpc_asyncio server and client over loopback TCP."""
+async def serve_asyncio() -> AsyncIterator[str]:
+    """A Bench served by capnrpc_asyncio on loopback TCP; its address."""
     import capnrpc_asyncio
 
-    rpcbench = _ours_schema()
-    async with (
-        capnrpc_asyncio.serve("tcp://127.0.0.1:0", _ours_server(rpcbench)) as listener,
-        capnrpc_asyncio.connect(listener.address) as conn,
-    ):
-        yield StubClient(conn.bootstrap(rpcbench.Bench))
+    server = _ours_server(_ours_schema())
+    async with capnrpc_asyncio.serve("tcp://127.0.0.1:0", server) as listener:
+        yield listener.address
+
+
+@asynccontextmanager
+async def connect_asyncio(address: str) -> AsyncIterator[BenchClient]:
+    """A capnrpc_asyncio client of the Bench at ``address``."""
+    import capnrpc_asyncio
+
+    async with capnrpc_asyncio.connect(address) as conn:
+        yield StubClient(conn.bootstrap(_ours_schema().Bench))
 
 
 def run_asyncio(main: Callable[[], Awaitable[Any]]) -> Any:
@@ -235,27 +254,38 @@ class BlockingStubClient:
 
 
 @asynccontextmanager
-async def open_socket() -> AsyncIterator[BenchClient]:
-    """A capnrpc_socket server and client over loopback TCP (threads, no event loop)."""
+async def serve_socket() -> AsyncIterator[str]:
+    """A Bench served by capnrpc_socket on loopback TCP (threads, no event loop); its address."""
     import capnrpc_socket
 
-    rpcbench = _ours_schema()
-    with (
-        capnrpc_socket.serve("tcp://127.0.0.1:0", _ours_server(rpcbench)) as server,
-        capnrpc_socket.connect(server.address) as conn,
-    ):
-        yield BlockingStubClient(conn.bootstrap(rpcbench.Bench))
+    with capnrpc_socket.serve("tcp://127.0.0.1:0", _ours_server(_ours_schema())) as server:
+        yield server.address
+
+
+@asynccontextmanager
+async def connect_socket(address: str) -> AsyncIterator[BenchClient]:
+    """A capnrpc_socket client of the Bench at ``address``; its calls block."""
+    import capnrpc_socket
+
+    with capnrpc_socket.connect(address) as conn:
+        yield BlockingStubClient(conn.bootstrap(_ours_schema().Bench))
 
 
 # == pycapnp ======================================================================================
 
 
-@asynccontextmanager
-async def open_pycapnp() -> AsyncIterator[BenchClient]:
-    """A pycapnp server and client over loopback TCP."""
+def _pycapnp_schema() -> Any:
     import capnp
 
-    rpcbench = capnp.load(str(SCHEMA))
+    return capnp.load(str(SCHEMA))
+
+
+@asynccontextmanager
+async def serve_pycapnp() -> AsyncIterator[str]:
+    """A Bench served by pycapnp on loopback TCP; its address."""
+    import capnp
+
+    rpcbench = _pycapnp_schema()
 
     class BenchImpl(rpcbench.Bench.Server):  # type: ignore[misc,name-defined]
         async def ping(self, value: int, **kwargs: Any) -> int:
@@ -275,12 +305,20 @@ async def open_pycapnp() -> AsyncIterator[BenchClient]:
         await server.on_disconnect()
 
     listener = await capnp.AsyncIoStream.create_server(accepted, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
     async with listener:
-        stream = await capnp.AsyncIoStream.create_connection(host="127.0.0.1", port=port)
-        client = capnp.TwoPartyClient(stream)
-        yield StubClient(client.bootstrap().cast_as(rpcbench.Bench))
-        client.close()
+        yield f"tcp://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+
+
+@asynccontextmanager
+async def connect_pycapnp(address: str) -> AsyncIterator[BenchClient]:
+    """A pycapnp client of the Bench at ``address``."""
+    import capnp
+
+    host, port = address.removeprefix("tcp://").rsplit(":", 1)
+    stream = await capnp.AsyncIoStream.create_connection(host=host, port=int(port))
+    client = capnp.TwoPartyClient(stream)
+    yield StubClient(client.bootstrap().cast_as(_pycapnp_schema().Bench))
+    client.close()
 
 
 def run_pycapnp(main: Callable[[], Awaitable[Any]]) -> Any:
@@ -296,9 +334,10 @@ def run_pycapnp(main: Callable[[], Awaitable[Any]]) -> Any:
 
 @dataclass(frozen=True)
 class Driver:
-    """A row of the table: how to open a served client, and the event loop to run it in."""
+    """A row of the table: how to serve a Bench and call it, and the event loop to run it in."""
 
-    open: Callable[[], AbstractAsyncContextManager[BenchClient]]
+    serve: Callable[[], AbstractAsyncContextManager[str]]
+    connect: Callable[[str], AbstractAsyncContextManager[BenchClient]]
     run: Callable[[Callable[[], Awaitable[Any]]], Any]
 
 
@@ -309,29 +348,81 @@ def _uvloop_installed() -> bool:
 
 
 DRIVERS: dict[str, Driver] = {
-    "capnrpc_trio": Driver(open_trio, run_trio),
-    "capnrpc_asyncio": Driver(open_asyncio, run_asyncio),
-    **({"asyncio+uvloop": Driver(open_asyncio, run_uvloop)} if _uvloop_installed() else {}),
-    "capnrpc_socket": Driver(open_socket, run_asyncio),
-    BASELINE: Driver(open_pycapnp, run_pycapnp),
+    "capnrpc_trio": Driver(serve_trio, connect_trio, run_trio),
+    "capnrpc_asyncio": Driver(serve_asyncio, connect_asyncio, run_asyncio),
+    **(
+        {"asyncio+uvloop": Driver(serve_asyncio, connect_asyncio, run_uvloop)}
+        if _uvloop_installed()
+        else {}
+    ),
+    "capnrpc_socket": Driver(serve_socket, connect_socket, run_asyncio),
+    BASELINE: Driver(serve_pycapnp, connect_pycapnp, run_pycapnp),
 }
 
+# Where the server runs. In one process a driver's client and server share the process (and,
+# for the event-loop drivers and pycapnp, one thread); in two, the server has a process of its
+# own, as it has when a program calls a service, and every message wakes the other process.
+LAYOUTS = {"one": "one process", "two": "two processes"}
 
-def worker(name: str, seconds: float) -> dict[str, float]:
-    """Measure one driver in this process."""
+
+async def _sleep_forever(driver: Driver) -> None:
+    if driver.run is run_trio:
+        import trio
+
+        await trio.sleep_forever()
+    else:
+        import asyncio
+
+        await asyncio.Event().wait()
+
+
+def serve_forever(name: str) -> None:
+    """Serve a Bench with one driver, print its address, and serve until killed."""
     driver = DRIVERS[name]
 
-    async def main() -> dict[str, float]:
-        async with driver.open() as client:
-            return await measure(client, seconds)
+    async def main() -> None:
+        async with driver.serve() as address:
+            print(address, flush=True)
+            await _sleep_forever(driver)
 
-    result: dict[str, float] = driver.run(main)
-    return result
+    driver.run(main)
 
 
-def run_worker(name: str, seconds: float) -> dict[str, float]:
+def worker(name: str, seconds: float, layout: str) -> dict[str, float]:
+    """Measure one driver in this process, with its server here or in a subprocess."""
+    driver = DRIVERS[name]
+    if layout == "one":
+
+        async def main() -> dict[str, float]:
+            async with driver.serve() as address, driver.connect(address) as client:
+                return await measure(client, seconds)
+
+        result: dict[str, float] = driver.run(main)
+        return result
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", name], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        address = server.stdout.readline().strip()
+        if not address:
+            raise SystemExit(f"the {name} server did not start")
+
+        async def remote() -> dict[str, float]:
+            async with driver.connect(address) as client:
+                return await measure(client, seconds)
+
+        result = driver.run(remote)
+        return result
+    finally:
+        server.kill()
+        server.wait()
+
+
+def run_worker(name: str, seconds: float, layout: str) -> dict[str, float]:
     """Measure one driver in a subprocess of its own."""
     command = [sys.executable, __file__, "--worker", name, "--seconds", str(seconds)]
+    command += ["--layout", layout]
     proc = subprocess.run(
         command, capture_output=True, text=True, timeout=30 + 2 * seconds * len(WORKLOADS)
     )
@@ -341,8 +432,9 @@ def run_worker(name: str, seconds: float) -> dict[str, float]:
     return rates
 
 
-def report(results: dict[str, dict[str, float]]) -> float:
-    """Print the table; return the worst ratio ours/pycapnp."""
+def report(layout: str, results: dict[str, dict[str, float]]) -> float:
+    """Print one layout's table; return its worst ratio ours/pycapnp."""
+    print(f"-- {LAYOUTS[layout]}")
     ours = [name for name in results if name != BASELINE]
     widths = {name: max(12, len(name) + 2) for name in results}
     ratio_width = {name: max(12, len(name) + len(BASELINE) + 3) for name in ours}
@@ -373,7 +465,7 @@ def profile(name: str, seconds: float) -> None:
     WORKLOADS = WORKLOADS[:2]
     profiler = cProfile.Profile()
     profiler.enable()
-    rates = worker(name, seconds)
+    rates = worker(name, seconds, "one")
     profiler.disable()
     print({k: round(v, 1) for k, v in rates.items()}, "(under the profiler)")
     stats = pstats.Stats(profiler)
@@ -407,7 +499,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="timed seconds per workload")
     parser.add_argument("--rounds", type=int, default=2, help="turns per driver (best counts)")
+    parser.add_argument(
+        "--layout",
+        action="append",
+        choices=sorted(LAYOUTS),
+        help="where the server runs: 'one' process with the client or 'two' (repeatable; "
+        "default both)",
+    )
     parser.add_argument("--worker", choices=sorted(DRIVERS), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=sorted(DRIVERS), help=argparse.SUPPRESS)
     parser.add_argument("--profile", choices=sorted(DRIVERS), help="profile one driver")
     parser.add_argument(
         "--only",
@@ -416,19 +516,26 @@ def main() -> None:
         help="measure only this driver (repeatable); pycapnp always runs as the baseline",
     )
     args = parser.parse_args()
+    layouts = args.layout or list(LAYOUTS)
+    if args.serve:
+        serve_forever(args.serve)
+        return
     if args.worker:
-        print(json.dumps(worker(args.worker, args.seconds)))
+        print(json.dumps(worker(args.worker, args.seconds, layouts[0])))
         return
     if args.profile:
         profile(args.profile, args.seconds)
         return
     names = [name for name in DRIVERS if not args.only or name in args.only or name == BASELINE]
-    results: dict[str, dict[str, float]] = {name: {} for name in names}
+    results = {(layout, name): dict[str, float]() for layout in layouts for name in names}
     for _ in range(args.rounds):
-        for name in names:
-            for workload, rate in run_worker(name, args.seconds).items():
-                results[name][workload] = max(rate, results[name].get(workload, 0.0))
-    worst = report(results)
+        for layout, name in results:
+            for workload, rate in run_worker(name, args.seconds, layout).items():
+                best = results[layout, name].get(workload, 0.0)
+                results[layout, name][workload] = max(rate, best)
+    worst = min(
+        report(layout, {name: results[layout, name] for name in names}) for layout in layouts
+    )
     print(f"min_ratio_vs_pycapnp {worst:.3f}")
 
 

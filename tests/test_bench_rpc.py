@@ -1,0 +1,32 @@
+"""bench/rpc.py runs end to end: both layouts, the tables, and the last line others read."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "rpc.py"
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_both_layouts_print_a_table_and_the_worst_ratio() -> None:
+    command = [sys.executable, str(BENCH), "--seconds", "0.05", "--rounds", "1"]
+    command += ["--only", "capnrpc_asyncio"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=100)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "-- one process" in lines and "-- two processes" in lines
+    ratios = [
+        float(line.split()[-1])
+        for line in lines
+        if line.startswith(("sequential", "100 in flight", "chain of 3", "64 KiB echo"))
+    ]
+    assert len(ratios) == 8 and all(r > 0 for r in ratios)
+    last = re.fullmatch(r"min_ratio_vs_pycapnp (\d+\.\d+)", lines[-1])
+    assert last is not None
+    assert float(last.group(1)) == pytest.approx(min(ratios), abs=0.0011)
