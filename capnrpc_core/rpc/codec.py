@@ -216,7 +216,7 @@ def encode_message(message: Message) -> bytes:
     """Encode ``message`` as one framed Cap'n Proto message."""
     kind = type(message)
     frame: bytes | None = None
-    if kind is Call and message.target.import_id is not None:  # type: ignore[union-attr]
+    if kind is Call:
         frame = _frame_call(message)  # type: ignore[arg-type]
     elif kind is Return and message.kind == ReturnKind.RESULTS:  # type: ignore[union-attr]
         frame = _frame_return(message)  # type: ignore[arg-type]
@@ -440,8 +440,9 @@ def _encode_exception(s: StructBuilder, exc: RpcException) -> None:
 
 # Note [fast decoding]
 # ~~~~~~~~~~~~~~~~~~~~
-# Calls, Returns, Finishes and Releases are nearly every message a busy connection carries, and
-# decoding them through the generic reader costs a dozen reader objects each. ``decode_fast``
+# Calls (to an import or, pipelined, to a promised answer), Returns, Finishes and Releases are
+# nearly every message a busy connection carries, and decoding them through the generic reader
+# costs a dozen reader objects each. ``decode_fast``
 # reads them straight from the first segment when every struct on the way is near (no far
 # pointers), at least as large as rpc.capnp declares, and in bounds, and when the traversal and
 # nesting budgets allow; it charges the budget exactly what the generic reader would, and makes
@@ -454,6 +455,7 @@ _HALVES = struct.Struct("<iI")
 _half = _HALVES.unpack_from
 _CALL_HEAD = struct.Struct("<IHHQB")
 _U32_PAIR = struct.Struct("<II")
+_U16_PAIR = struct.Struct("<HH")
 _RETURN_HEAD = struct.Struct("<IBxH")
 _DESC_HEAD = struct.Struct("<HxxI")
 _SEND_TO = tuple(SendResultsTo)
@@ -497,14 +499,25 @@ def decode_fast(reader: MessageReader) -> Message | None:
         if lo & 3 or tdw < 1 or t < 8 or t + twords * 8 > n:
             return None
         import_id, tag = _U32_PAIR.unpack_from(seg, t)
-        if tag & 0xFFFF:
-            return None  # promisedAnswer
-        payload = _fast_payload(reader, seg, p + 8, charge + twords, limit)
+        charge += twords
+        tag &= 0xFFFF
+        if tag == 0:
+            target = MessageTarget(import_id=import_id)
+        elif tag == 1 and hi >> 16:
+            found = _fast_promised_answer(seg, t + tdw * 8)
+            if found is None:
+                return None
+            answer, words = found
+            target = MessageTarget(promised_answer=answer)
+            charge += words
+        else:
+            return None
+        payload = _fast_payload(reader, seg, p + 8, charge, limit)
         if payload is None:
             return None
         return Call(
             qid,
-            MessageTarget(import_id=import_id),
+            target,
             iface,
             method,
             payload,
@@ -542,6 +555,41 @@ def decode_fast(reader: MessageReader) -> Message | None:
             require_early_cancellation_workaround=not second & 2,
         )
     return None
+
+
+def _fast_promised_answer(seg: Buffer, p: int) -> tuple[PromisedAnswer, int] | None:
+    """The PromisedAnswer at pointer offset ``p`` and the words it costs, or None."""
+    n = len(seg)
+    lo, hi = _half(seg, p)
+    a = p + 8 + (lo >> 2) * 8
+    adw = hi & 0xFFFF
+    words = adw + (hi >> 16)
+    if lo & 3 or adw < 1 or hi >> 16 < 1 or a < 8 or a + words * 8 > n:
+        return None
+    question_id = _U32.unpack_from(seg, a)[0]
+    r = a + adw * 8
+    lo, hi = _half(seg, r)
+    if not lo and not hi:
+        return PromisedAnswer(question_id), words
+    t = r + 8 + (lo >> 2) * 8
+    size = hi >> 3
+    if lo & 3 != 1 or hi & 7 != 7 or t < 8 or t + (size + 1) * 8 > n:
+        return None
+    words += size + 1
+    tlo, thi = _half(seg, t)
+    count = tlo >> 2
+    edw = thi & 0xFFFF
+    step = (edw + (thi >> 16)) * 8
+    if tlo & 3 or edw < 1 or tlo < 0 or count * step > size * 8:
+        return None
+    transform = []
+    for e in range(t + 8, t + 8 + count * step, step):
+        op, index = _U16_PAIR.unpack_from(seg, e)
+        if op == 1:
+            transform.append(index)
+        elif op:
+            return None  # an unknown Op: the generic decoder says so
+    return PromisedAnswer(question_id, tuple(transform)), words
 
 
 def _fast_payload(
@@ -671,7 +719,16 @@ def _frame_call(m: Call) -> bytes | None:
     if payload is None:
         return None
     clo, chi, tlo, thi, parts = payload
-    words = 13 + sum(len(part) for part in parts) // 8
+    target = m.target
+    import_id = target.import_id
+    answer = b""
+    if import_id is None:
+        # The PromisedAnswer (and its transform) go between the target and the Payload, where
+        # the generic encoder puts them.
+        import_id = 0
+        answer = _answer_words(target.promised_answer)  # type: ignore[arg-type]
+    extra = len(answer) // 8
+    words = 13 + extra + sum(len(part) for part in parts) // 8
     flags = (
         m.allow_third_party_tail_call | m.no_promise_pipelining << 1 | m.only_promise_pipeline << 2
     )
@@ -682,14 +739,32 @@ def _frame_call(m: Call) -> bytes | None:
         _CALL, 0, 0, 0, 3 | 3 << 16,
         m.question_id, m.method_id, int(m.send_results_to), m.interface_id, flags,
         2 << 2, 1 | 1 << 16,
-        3 << 2, 2 << 16,
+        (3 + extra) << 2, 2 << 16,
         0, 0,
-        m.target.import_id, 0, 0,
-        0, 0,
+        import_id, 1 if answer else 0, 0,
+        0, 1 | 1 << 16 if answer else 0,
         clo, chi, tlo, thi,  # Payload
     )
     # fmt: on
+    if answer:
+        head = head[:-16] + answer + head[-16:]
     return head + b"".join(parts) if parts else head
+
+
+def _answer_words(answer: PromisedAnswer) -> bytes:
+    """A PromisedAnswer struct and its transform list, right after the pointer to it."""
+    transform = answer.transform
+    if not transform:
+        return _U64.pack(answer.question_id) + bytes(8)
+    count = len(transform)
+    return b"".join(
+        [
+            _U64.pack(answer.question_id),
+            _U64.pack(1 | (7 | count << 3) << 32),  # the list, right after this pointer
+            _U64.pack(count << 2 | 1 << 32),  # tag: count structs of one data word
+            *[_U64.pack(1 | index << 16) for index in transform],
+        ]
+    )
 
 
 def _frame_return(m: Return) -> bytes | None:

@@ -128,6 +128,21 @@ VERBATIM_CASES: list[Message] = [
         no_promise_pipelining=True,
     ),
     Call(3, MessageTarget(import_id=9), 5, 6, Payload(None, (CapDescriptor(CapKind.NONE),))),
+    Call(
+        7,
+        MessageTarget(promised_answer=PromisedAnswer(3, (0,))),
+        1,
+        2,
+        Payload(_builder_params(8), (CapDescriptor(CapKind.SENDER_HOSTED, 1),)),
+    ),
+    Call(
+        8,
+        MessageTarget(promised_answer=PromisedAnswer(2**32 - 1, (1, 0, 65535))),
+        1,
+        2,
+        Payload(_builder_params(9, text="deep")),
+    ),
+    Call(9, MessageTarget(promised_answer=PromisedAnswer(4)), 1, 2, Payload(None)),
     Return(4, ReturnKind.RESULTS, results=Payload(_builder_params(1, text="x").as_reader())),
     Return(5, ReturnKind.RESULTS, results=Payload(None), no_finish_needed=True),
     Return(
@@ -218,10 +233,8 @@ ALL_FRAMES = [encode_message(m) for m in CASES + VERBATIM_CASES]
 def test_fast_decoding_takes_the_common_messages(frame: bytes) -> None:
     message = decode_message(MessageReader(decode_frame(frame)))
     fast = codec.decode_fast(MessageReader(decode_frame(frame)))
-    common = (
-        isinstance(message, Finish | Release)
-        or (isinstance(message, Call) and message.target.import_id is not None)
-        or (isinstance(message, Return) and message.kind == ReturnKind.RESULTS)
+    common = isinstance(message, Finish | Release | Call) or (
+        isinstance(message, Return) and message.kind == ReturnKind.RESULTS
     )
     has_answer_caps = any(
         d.kind == CapKind.RECEIVER_ANSWER
