@@ -442,14 +442,13 @@ def _encode_exception(s: StructBuilder, exc: RpcException) -> None:
 # ~~~~~~~~~~~~~~~~~~~~
 # Calls (to an import or, pipelined, to a promised answer), Returns, Finishes and Releases are
 # nearly every message a busy connection carries, and decoding them through the generic reader
-# costs a dozen reader objects each. ``decode_fast``
-# reads them straight from the first segment when every struct on the way is near (no far
-# pointers), at least as large as rpc.capnp declares, and in bounds, and when the traversal and
-# nesting budgets allow; it charges the budget exactly what the generic reader would, and makes
-# the same message value. Anything else -- an unusual layout, a union member other than the
-# common one, a limit about to be hit, malformed input -- makes it return None, and the caller
-# decodes generically, which produces the proper value or error. A test checks that both agree
-# on random and mutated messages.
+# costs a dozen reader objects each. ``decode_fast`` reads them straight from the first segment
+# when every struct on the way is near (no far pointers), at least as large as rpc.capnp
+# declares, and in bounds, and when the traversal and nesting budgets allow; it charges the
+# budget exactly what the generic reader would, and makes the same message value. Anything
+# else -- an unusual layout, a union member other than the common one, a limit about to be hit,
+# malformed input -- makes it return None, and the caller decodes generically, which produces
+# the proper value or error. A test checks that both agree on random and mutated messages.
 
 _HALVES = struct.Struct("<iI")
 _half = _HALVES.unpack_from
@@ -571,25 +570,38 @@ def _fast_promised_answer(seg: Buffer, p: int) -> tuple[PromisedAnswer, int] | N
     lo, hi = _half(seg, r)
     if not lo and not hi:
         return PromisedAnswer(question_id), words
-    t = r + 8 + (lo >> 2) * 8
-    size = hi >> 3
-    if lo & 3 != 1 or hi & 7 != 7 or t < 8 or t + (size + 1) * 8 > n:
+    elements = _fast_struct_list(seg, r, lo, hi)
+    if elements is None:
         return None
-    words += size + 1
-    tlo, thi = _half(seg, t)
-    count = tlo >> 2
-    edw = thi & 0xFFFF
-    step = (edw + (thi >> 16)) * 8
-    if tlo & 3 or edw < 1 or tlo < 0 or count * step > size * 8:
-        return None
+    start, end, step, list_words = elements
+    words += list_words
     transform = []
-    for e in range(t + 8, t + 8 + count * step, step):
+    for e in range(start, end, step):
         op, index = _U16_PAIR.unpack_from(seg, e)
         if op == 1:
             transform.append(index)
         elif op:
             return None  # an unknown Op: the generic decoder says so
     return PromisedAnswer(question_id, tuple(transform)), words
+
+
+def _fast_struct_list(seg: Buffer, p: int, lo: int, hi: int) -> tuple[int, int, int, int] | None:
+    """The struct list that pointer ``lo, hi`` at offset ``p`` points to, or None.
+
+    Its elements' start and end offsets, their step in bytes, and the words the generic reader
+    charges for it (the tag included). None unless its elements have at least one data word.
+    """
+    t = p + 8 + (lo >> 2) * 8
+    words = hi >> 3
+    if lo & 3 != 1 or hi & 7 != 7 or t < 8 or t + (words + 1) * 8 > len(seg):
+        return None
+    tlo, thi = _half(seg, t)
+    count = tlo >> 2
+    edw = thi & 0xFFFF
+    step = (edw + (thi >> 16)) * 8
+    if tlo & 3 or edw < 1 or tlo < 0 or count * step > words * 8:
+        return None
+    return t + 8, t + 8 + count * step, step, words + 1
 
 
 def _fast_payload(
@@ -608,19 +620,13 @@ def _fast_payload(
     lo, hi = _half(seg, ptrs + 8)  # capTable
     descs: tuple[CapDescriptor, ...] = ()
     if lo or hi:
-        t = ptrs + 16 + (lo >> 2) * 8
-        words = hi >> 3
-        if lo & 3 != 1 or hi & 7 != 7 or t < 8 or t + (words + 1) * 8 > n:
+        elements = _fast_struct_list(seg, ptrs + 8, lo, hi)
+        if elements is None:
             return None
-        charge += words + 1
-        tlo, thi = _half(seg, t)
-        count = tlo >> 2
-        edw = thi & 0xFFFF
-        step = (edw + (thi >> 16)) * 8
-        if tlo & 3 or edw < 1 or tlo < 0 or count * step > words * 8:
-            return None
+        start, end, step, words = elements
+        charge += words
         found = []
-        for e in range(t + 8, t + 8 + count * step, step):
+        for e in range(start, end, step):
             kind, id_ = _DESC_HEAD.unpack_from(seg, e)
             if kind > 3:
                 return None  # receiverAnswer and beyond: generic
