@@ -192,20 +192,14 @@ class MethodInfo:
         plan = self._params_plan
         if plan is None:
             plan = self._params_plan = _root_plan(self.params_type)
-        builder_type, data_words, pointer_count = plan
-        return builder_type(
-            MessageBuilder(_FIRST_SEGMENT_WORDS).init_root(data_words, pointer_count), True
-        )
+        return _new_root(plan)
 
     def new_results(self) -> StructBuilder:
         """A new results message (its root's builder), as ``results_type.new_message`` makes."""
         plan = self._results_plan
         if plan is None:
             plan = self._results_plan = _root_plan(self.results_type)
-        builder_type, data_words, pointer_count = plan
-        return builder_type(
-            MessageBuilder(_FIRST_SEGMENT_WORDS).init_root(data_words, pointer_count), True
-        )
+        return _new_root(plan)
 
     def single_setter(self) -> Callable[[Any, Any], None] | None:
         """The setter of the results' only field, or None unless they have exactly one."""
@@ -230,6 +224,13 @@ def _root_plan(struct_type: type[Struct]) -> _RootPlan:
     if node.is_group:
         struct_type.new_message()  # raises: a group cannot be a message root
     return struct_type.Builder, node.data_word_count, node.pointer_count
+
+
+def _new_root(plan: _RootPlan) -> StructBuilder:
+    builder_type, data_words, pointer_count = plan
+    return builder_type(
+        MessageBuilder(_FIRST_SEGMENT_WORDS).init_root(data_words, pointer_count), True
+    )
 
 
 _INFOS: dict[tuple[int, int, int], MethodInfo] = {}
@@ -537,25 +538,24 @@ class Client:
 
     def _call(self, info: MethodInfo, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Promise:
         """Send ``info``'s method with params from ``args``/``kwargs``."""
-        params_type = info.params_type
-        if len(args) == 1 and not kwargs and _is_struct_of(args[0], params_type):
-            builder = info.new_params()
-            builder._assign(args[0], info.display)
-        else:
-            builder = info.new_params()
-            if args:
-                names = _positional_names(params_type)
-                if len(args) > len(names):
-                    raise TypeError(
-                        f"{info.display}() takes {len(names)} positional arguments "
-                        f"but {len(args)} were given"
-                    )
-                for name, value in zip(names, args, strict=False):
-                    if name in kwargs:
-                        raise TypeError(f"{info.display}() got multiple values for {name!r}")
-                    kwargs[name] = value
-            if kwargs:
-                builder._assign_dict(kwargs)
+        builder = info.new_params()
+        if args:
+            params_type = info.params_type
+            if len(args) == 1 and not kwargs and _is_struct_of(args[0], params_type):
+                builder._assign(args[0], info.display)
+                return self._send_built(info, builder)
+            names = _positional_names(params_type)
+            if len(args) > len(names):
+                raise TypeError(
+                    f"{info.display}() takes {len(names)} positional arguments "
+                    f"but {len(args)} were given"
+                )
+            for name, value in zip(names, args, strict=False):
+                if name in kwargs:
+                    raise TypeError(f"{info.display}() got multiple values for {name!r}")
+                kwargs[name] = value
+        if kwargs:
+            builder._assign_dict(kwargs)
         return self._send_built(info, builder)
 
     def _send_built(self, info: MethodInfo, builder: StructBuilder) -> Promise:
@@ -642,13 +642,7 @@ def _positional_names(struct_type: type[Struct]) -> tuple[str, ...]:
 
 def _client_method(info: MethodInfo) -> Callable[..., Promise]:
     def method(self: Client, *args: Any, **kwargs: Any) -> Promise:
-        if args:
-            return self._call(info, args, kwargs)
-        # Keywords only, the common spelling: what ``_call`` does for them, minus its checks.
-        builder = info.new_params()
-        if kwargs:
-            builder._assign_dict(kwargs)
-        return self._send_built(info, builder)
+        return self._call(info, args, kwargs)
 
     method.__name__ = info.attr
     method.__qualname__ = info.display
@@ -840,7 +834,7 @@ class Promise:
             raise RpcError.from_exception(call.exception)
         if self._stream is not None:
             return None
-        if self._owner.released or call.released:  # what ``_owner.alive()`` says, inline
+        if not self._owner.alive():
             raise LocalUsageError("the call's results were already released")
         if self._parent is not None:
             return getattr(self._parent._result(), attribute_name(self._names[-1]))
@@ -1138,9 +1132,7 @@ def _results_from(invocation: Invocation, value: object) -> StructBuilder:
         # The common single-field answer: no struct, mapping or tuple to tell apart.
         setter = info.single_setter()
         if setter is not None:
-            single = context._results
-            if single is None:
-                single = context._results = info.new_results()
+            single: StructBuilder = context.results
             setter(single, value)
             return single
     rtype = info.results_type

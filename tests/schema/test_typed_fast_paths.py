@@ -1,11 +1,12 @@
 """The typed layer's fast paths agree with its general paths, byte for byte and error for error.
 
 Covered: params and results messages made from a method's cached plan (``MethodInfo.new_params``
-/ ``new_results``) against ``new_message``; a keyword-only client call against ``_send`` (the
-general ``_call``); a plain value answered through the single field's cached setter against
-setting the field by name; the params a method receives through the fields' getters against
-reading the params reader's attributes (with a union); ``driver.invoke`` telling awaitables
-from the plain values it does not ask ``inspect.isawaitable`` about.
+/ ``new_results``) against ``new_message``; a keyword-only call of a generated method against
+``_send`` by name (both reach ``_call``, whose keyword-only case comes first); a plain value
+answered through the single field's cached setter against setting the field by name; the params
+a method receives through the fields' getters against reading the params reader's attributes
+(with a union); ``driver.invoke`` telling awaitables from the plain values it does not ask
+``inspect.isawaitable`` about.
 """
 
 from __future__ import annotations
