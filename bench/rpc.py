@@ -35,11 +35,13 @@ calls in one process (cProfile: own time by area, then the top functions).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,6 +151,7 @@ class StubClient:
 # == capnrpc_trio =================================================================================
 
 
+@functools.cache
 def _ours_schema() -> Any:
     from capnrpc_core import load
 
@@ -274,6 +277,7 @@ async def connect_socket(address: str) -> AsyncIterator[BenchClient]:
 # == pycapnp ======================================================================================
 
 
+@functools.cache
 def _pycapnp_schema() -> Any:
     import capnp
 
@@ -391,14 +395,25 @@ def serve_forever(name: str) -> None:
 def worker(name: str, seconds: float, layout: str) -> dict[str, float]:
     """Measure one driver in this process, with its server here or in a subprocess."""
     driver = DRIVERS[name]
-    if layout == "one":
+    with contextlib.ExitStack() as stack:
+        address = None if layout == "one" else stack.enter_context(_server_process(name))
 
         async def main() -> dict[str, float]:
-            async with driver.serve() as address, driver.connect(address) as client:
-                return await measure(client, seconds)
+            async with contextlib.AsyncExitStack() as served:
+                if address is None:
+                    here = await served.enter_async_context(driver.serve())
+                else:
+                    here = address
+                async with driver.connect(here) as client:
+                    return await measure(client, seconds)
 
         result: dict[str, float] = driver.run(main)
         return result
+
+
+@contextlib.contextmanager
+def _server_process(name: str) -> Iterator[str]:
+    """A Bench served by driver ``name`` in a subprocess (:func:`serve_forever`); its address."""
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", name], stdout=subprocess.PIPE, text=True
     )
@@ -407,13 +422,7 @@ def worker(name: str, seconds: float, layout: str) -> dict[str, float]:
         address = server.stdout.readline().strip()
         if not address:
             raise SystemExit(f"the {name} server did not start")
-
-        async def remote() -> dict[str, float]:
-            async with driver.connect(address) as client:
-                return await measure(client, seconds)
-
-        result = driver.run(remote)
-        return result
+        yield address
     finally:
         server.kill()
         server.wait()
