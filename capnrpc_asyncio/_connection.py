@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from capnrpc_asyncio._runtime import AsyncioVat, open_vat
 from capnrpc_core import RpcError
 from capnrpc_core.driver import (
+    WRITE_SLICE,
     BootstrapSpec,
     DriverConnection,
     bootstrap_cap,
@@ -135,6 +136,11 @@ class Connection(DriverConnection):
             self.runtime._queue_write(self)
         else:
             out.append(data)
+            if len(out) >= WRITE_SLICE and not self._transport.is_closing():
+                # A long burst leaves in slices (Note [write slices] in capnrpc_core.driver);
+                # the connection stays queued for the rest.
+                self._transport.write(b"".join(out))
+                out.clear()
 
     def _write_out(self) -> None:
         out = self._out

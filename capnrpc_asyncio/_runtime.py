@@ -35,6 +35,8 @@ Received data that woke a waiting caller (a Return) is the exception: what it qu
 Finish) waits for the woken task, which runs next, and leaves with that task's next calls in
 one write, or from the scheduled callback in the same iteration. A sequential call thus takes
 three iterations (the caller's step, the server's read, the caller's read) instead of six.
+Whichever of these applies, once ``WRITE_SLICE`` messages are queued for a connection they are
+written at once (Note [write slices] in capnrpc_core.driver).
 
 Note [cancel before start]
 ~~~~~~~~~~~~~~~~~~~~~~~~~~

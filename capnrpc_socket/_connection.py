@@ -16,6 +16,7 @@ from types import TracebackType
 
 from capnrpc_core import LocalUsageError, RpcError
 from capnrpc_core.driver import (
+    WRITE_SLICE,
     Address,
     BootstrapSpec,
     DriverConnection,
@@ -209,14 +210,22 @@ class Connection(DriverConnection):
                     if sent == len(data):
                         return
                     self._out.append(memoryview(data)[sent:])
-                else:
-                    self._out.append(data)
+                    return
+                self._out.append(data)
+                if len(self._out) < WRITE_SLICE or not self._direct:
+                    return
+            # A long burst leaves in slices (Note [write slices] in capnrpc_core.driver).
+            self._write()
             return
         with self._wlock:
             self._out.append(data)
+            whole_slice = len(self._out) >= WRITE_SLICE
         if self._direct:
-            runtime._unflushed.add(self)
-            runtime._flush_soon()
+            if whole_slice:
+                self._flush()
+            else:
+                runtime._unflushed.add(self)
+                runtime._flush_soon()
         else:
             self._wake()
 

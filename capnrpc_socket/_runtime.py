@@ -66,7 +66,9 @@ not written at once: the peer could answer it before the calling thread has made
 pipelined on it (``a().b.c()``), which then would go to the answer instead of the question,
 and a burst of calls would cost a send (and a wake-up of the peer) each. TLS output always
 goes through the IO thread: an SSL object must not read on one thread while another writes.
-Finalizers' releases wait for the next drain, or the flusher.
+Finalizers' releases wait for the next drain, or the flusher. On plain sockets, whichever thread
+queues the ``WRITE_SLICE``-th unwritten message of a connection writes them all at once (Note
+[write slices] in capnrpc_core.driver).
 
 Note [leading]
 ~~~~~~~~~~~~~~
@@ -328,6 +330,8 @@ class SocketVat:
         self._flusher_armed = False
         self._flusher_wake = threading.Lock()
         self._flusher_wake.acquire()
+        # Set by close: the flusher stops at once, not after the rest of its FLUSH_DELAY.
+        self._flusher_stop = threading.Event()
         self._unflushed: set[SocketConnection] = set()
         self._parked: set[SocketConnection] = set()
         # The watchdog (Note [inline methods]) and the connections running a method inline.
@@ -426,6 +430,7 @@ class SocketVat:
                 worker.wake.release()
             helpers = (self._watchdog, self._flusher)
             self._watchdog_wake.set()
+            self._flusher_stop.set()
             with contextlib.suppress(RuntimeError):  # released already
                 self._flusher_wake.release()
         for conn in conns:
@@ -645,8 +650,10 @@ class SocketVat:
     def _flush_later(self) -> None:
         """The flusher thread: writes, releases and reading that nobody else saw to."""
         wake = self._flusher_wake
+        stop = self._flusher_stop
         while not self.closed:
-            time.sleep(FLUSH_DELAY)
+            if stop.wait(FLUSH_DELAY):
+                return
             # Disarmed first: whatever is queued from now on arms it again.
             self._flusher_armed = False
             self._flush_io()

@@ -23,7 +23,8 @@ The vat's output for a connection is written straight to the socket from the tas
 not one system call each, output is held back ("corked") while a reader processes its input and
 after the first direct write of a task's turn; it is written when the task parks in this
 driver (awaiting a promise, a reader waiting for input) or, failing that, by the service task,
-which is woken for it.
+which is woken for it. A long burst leaves in slices of ``WRITE_SLICE`` messages, as they are
+made (Note [write slices] in capnrpc_core.driver).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import trio
 
 from capnrpc_core import RpcError
 from capnrpc_core.driver import (
+    WRITE_SLICE,
     Pump,
     await_delivery,
     begin_delivery,
@@ -257,10 +259,15 @@ class TrioVat:
         tc = self._connections.get(conn)
         if tc is None:
             return
-        tc._pending.append(data)
+        pending = tc._pending
+        pending.append(data)
         if not tc._dirty:
             tc._dirty = True
             self._dirty.append(tc)
+        if len(pending) >= WRITE_SLICE:
+            # A long burst leaves in slices (Note [write slices] in capnrpc_core.driver).
+            tc._write_pending()
+            return
         if self._corked:
             return
         if self._burst:

@@ -8,12 +8,15 @@ server's objects, or for a condition on the server's state re-checked after ever
 from __future__ import annotations
 
 import gc
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import capnrpc_socket._runtime
 from capnrpc_core import RpcError
+from capnrpc_core.driver import WRITE_SLICE
 from capnrpc_core.rpc import RpcLimits
 from capnrpc_core.rpc.messages import Call, Finish, Message, Release, Return
 from tests.conformance.conftest import Pair
@@ -141,6 +144,36 @@ def test_calls_start_in_the_order_they_were_made(pair: Pair) -> None:
 
     pair.run(scenario)
     assert ordered.started == [i if i % 3 else -i for i in range(1, 61)]
+
+
+def test_a_long_burst_of_calls_leaves_in_slices(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Else the socket driver's flusher writes held-back calls within milliseconds anyway.
+    monkeypatch.setattr(capnrpc_socket._runtime, "FLUSH_DELAY", 3600.0)
+    server = pair.serve()
+    burst = 3 * WRITE_SLICE
+
+    def calls_received() -> int:
+        return sum(1 for d, m in server.messages() if d == "recv" and isinstance(m, Call))
+
+    async def scenario(kit: ClientKit) -> None:
+        async with kit.connect(server.address) as conn:
+            echo = conn.bootstrap(rpctest.Echo)
+            assert (await kit.wait(echo.ping(0))).value == 1
+            promises = [echo.ping(i) for i in range(1, burst + 1)]
+            # This thread blocks outside the driver, which cannot write the burst as it waits:
+            # what reaches the server now was written while the calls were being made (two
+            # slices at least; a Finish of ping(0) may have taken a place in the first).
+            with ThreadPoolExecutor(1) as watcher:  # a trio server refuses trio's thread
+                watcher.submit(
+                    server.wait_until,
+                    lambda: calls_received() >= 1 + 2 * WRITE_SLICE,
+                    "two slices",
+                ).result()
+            assert [(await kit.wait(p)).value for p in promises] == list(range(2, burst + 2))
+
+    pair.run(scenario)
 
 
 # == pipelining and capabilities ==================================================================
