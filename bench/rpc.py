@@ -24,6 +24,14 @@ Add a driver: write a ``serve_<name>`` async context manager serving a Bench and
 address, and a ``connect_<name>(address)`` one yielding a :class:`BenchClient`, and add a
 :class:`Driver` row to ``DRIVERS``.
 
+Before the tables it prints what the machine is like (:func:`machine_facts`), because the
+ratios depend on it. pycapnp makes several system calls per message where our drivers make
+about one per round trip, and on two cores our blocking-socket driver hands every message from
+one thread to another: so a machine where system calls are dear favours us, and one where a
+wake-up of the other core is dear (an idle virtual CPU, say) costs the socket driver dearly in
+one process. The two costs printed there are a ``send`` plus ``recv`` of one byte, and a lock
+handed back and forth between two threads (once each way), each the best of a few tries.
+
 Run: ``python bench/rpc.py [--seconds S] [--rounds R] [--only DRIVER] [--layout one|two]``
 (about two minutes by default, for five drivers -- trio, asyncio, asyncio on uvloop when it is
 installed, blocking sockets, pycapnp -- in both layouts; ``--only`` picks drivers, and pycapnp
@@ -441,6 +449,73 @@ def run_worker(name: str, seconds: float, layout: str) -> dict[str, float]:
     return rates
 
 
+def machine_facts() -> list[str]:
+    """What the ratios depend on: the processor, the software, and two costs measured now."""
+    import os
+    import platform
+    import socket
+    import threading
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        # A virtual machine's "model name" can be as vague as "Intel(R) Xeon(R) Processor".
+        info = dict(line.split(":", 1) for line in cpuinfo.read().split("\n\n")[0].splitlines())
+        info = {key.strip(): value.strip() for key, value in info.items()}
+        if "model name" in info:
+            family, model = info.get("cpu family"), info.get("model")
+            cpu = f"{info['model name']} (family {family}, model {model})"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        pycapnp = version("pycapnp")
+    except PackageNotFoundError:
+        pycapnp = "not installed"
+
+    def best_us(step: Callable[[], None], n: int = 2000) -> float:
+        return min(_timed(step, n) for _ in range(5)) / n * 1e6
+
+    a, b = socket.socketpair()
+    with a, b:
+
+        def syscalls() -> None:
+            a.send(b"x")
+            b.recv(1)
+
+        syscall_us = best_us(syscalls)
+
+    n = 2000
+    there, back = threading.Lock(), threading.Lock()
+    there.acquire()
+    back.acquire()
+
+    def other_side() -> None:
+        for _ in range(5 * n):
+            there.acquire()
+            back.release()
+
+    def hand_off() -> None:
+        there.release()
+        back.acquire()
+
+    thread = threading.Thread(target=other_side)
+    thread.start()
+    hand_off_us = best_us(hand_off, n)
+    thread.join()
+    return [
+        f"machine: {cpu}; {cores} cores; {platform.python_implementation()} "
+        f"{platform.python_version()}; pycapnp {pycapnp}",
+        f"machine: send+recv of 1 byte {syscall_us:.1f} us; "
+        f"lock handed to another thread and back {hand_off_us:.1f} us",
+    ]
+
+
+def _timed(step: Callable[[], None], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        step()
+    return time.perf_counter() - start
+
+
 def report(layout: str, results: dict[str, dict[str, float]]) -> float:
     """Print one layout's table; return its worst ratio ours/pycapnp."""
     print(f"-- {LAYOUTS[layout]}")
@@ -535,6 +610,8 @@ def main() -> None:
     if args.profile:
         profile(args.profile, args.seconds)
         return
+    for line in machine_facts():
+        print(line, flush=True)
     names = [name for name in DRIVERS if not args.only or name in args.only or name == BASELINE]
     results = {(layout, name): dict[str, float]() for layout in layouts for name in names}
     for _ in range(args.rounds):

@@ -21,6 +21,15 @@ def test_both_layouts_print_a_table_and_the_worst_ratio() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert "-- one process" in lines and "-- two processes" in lines
+    # What the machine is like comes first, with the two costs the ratios depend on.
+    facts = [line for line in lines if line.startswith("machine: ")]
+    assert lines[: len(facts)] == facts and "pycapnp 2." in facts[0]
+    costs = re.fullmatch(
+        r"machine: send\+recv of 1 byte (\d+\.\d) us; "
+        r"lock handed to another thread and back (\d+\.\d) us",
+        facts[1],
+    )
+    assert costs is not None and float(costs.group(1)) > 0 and float(costs.group(2)) > 0
     ratios = [
         float(line.split()[-1])
         for line in lines
