@@ -28,8 +28,10 @@ pair of them. An adapter has:
 
 ``ClientKit`` (what a scenario may do besides calling clients and promises):
 
-- ``kit.connect(address, *, bootstrap=None, limits=None)``: an async context manager yielding
-  a connection (``.bootstrap(Interface)``, ``.core``, ``.closed``, ``.close_reason``);
+- ``kit.connect(address, *, bootstrap=None, limits=None, frame_observer=None)``: an async
+  context manager yielding a connection (``.bootstrap(Interface)``, ``.core``, ``.vat``,
+  ``.closed``, ``.close_reason``); a ``frame_observer`` sees every frame of it (the connection
+  then gets a vat opened for it, with the observer set before it connects);
 - ``await kit.wait(promise, timeout=None)``: the results; on timeout the call is canceled (the
   peer gets a Finish) and :class:`TimeoutError` is raised;
 - ``await kit.blocking(fn, *args)``: run a blocking function (a server-side wait) without
@@ -58,6 +60,7 @@ import trio
 import capnrpc_asyncio
 import capnrpc_socket
 import capnrpc_trio
+from capnrpc_core.driver import describe_frame
 from capnrpc_core.rpc import Connection as CoreConnection
 from capnrpc_core.rpc import RpcLimits
 from capnrpc_core.rpc.codec import decode_message
@@ -93,13 +96,19 @@ class ClientKit(Protocol):
     name: str
 
     def connect(
-        self, address: str, *, bootstrap: object = None, limits: RpcLimits | None = None
+        self,
+        address: str,
+        *,
+        bootstrap: object = None,
+        limits: RpcLimits | None = None,
+        frame_observer: FrameObserver | None = None,
     ) -> AbstractAsyncContextManager[Any]: ...
     async def wait(self, promise: Any, timeout: float | None = None) -> Any: ...
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T: ...
 
 
 Scenario = Callable[[ClientKit], Coroutine[Any, Any, Any]]
+FrameObserver = Callable[[Any, str, bytes], None]
 
 
 def shut_down(sock: Any) -> None:
@@ -212,6 +221,12 @@ class LoopServer:
         frames = list(self._frames)  # appended to by the server's thread only
         return [(d, decode_message(MessageReader(decode_frame(f)))) for d, f in frames]
 
+    def lines(self, direction: str, text: str = "") -> list[str]:
+        """The frames sent ("send") or received ("recv") so far, as texts containing ``text``."""
+        frames = list(self._frames)
+        described = (describe_frame(f) for d, f in frames if d == direction)
+        return [line for line in described if text in line]
+
     def stop(self) -> None:
         """Close the listener and its connections; wait for the thread to end."""
         if not self._stopped and self._thread.is_alive():
@@ -291,12 +306,29 @@ class TrioServer(LoopServer):
         self.call(drop)
 
 
+@asynccontextmanager
+async def _observed_trio(
+    address: str, bootstrap: Any, limits: RpcLimits | None, observer: FrameObserver
+) -> AsyncIterator[capnrpc_trio.Connection]:
+    async with capnrpc_trio.open_vat(limits=limits, name="client") as vat:
+        vat.frame_observer = observer
+        async with capnrpc_trio.connect(address, bootstrap=bootstrap, vat=vat) as conn:
+            yield conn
+
+
 class TrioKit:
     name = "trio"
 
     def connect(
-        self, address: str, *, bootstrap: object = None, limits: RpcLimits | None = None
+        self,
+        address: str,
+        *,
+        bootstrap: object = None,
+        limits: RpcLimits | None = None,
+        frame_observer: FrameObserver | None = None,
     ) -> AbstractAsyncContextManager[Any]:
+        if frame_observer is not None:
+            return _observed_trio(address, bootstrap, limits, frame_observer)
         return capnrpc_trio.connect(address, bootstrap=bootstrap, limits=limits)  # type: ignore[arg-type]
 
     async def wait(self, promise: Any, timeout: float | None = None) -> Any:
@@ -397,13 +429,30 @@ class AsyncioServer(LoopServer):
         self.call(drop)
 
 
+@asynccontextmanager
+async def _observed_asyncio(
+    address: str, bootstrap: Any, limits: RpcLimits | None, observer: FrameObserver
+) -> AsyncIterator[capnrpc_asyncio.Connection]:
+    async with capnrpc_asyncio.open_vat(limits=limits, name="client") as vat:
+        vat.frame_observer = observer
+        async with capnrpc_asyncio.connect(address, bootstrap=bootstrap, vat=vat) as conn:
+            yield conn
+
+
 class AsyncioKit:
     def __init__(self, name: str) -> None:
         self.name = name
 
     def connect(
-        self, address: str, *, bootstrap: object = None, limits: RpcLimits | None = None
+        self,
+        address: str,
+        *,
+        bootstrap: object = None,
+        limits: RpcLimits | None = None,
+        frame_observer: FrameObserver | None = None,
     ) -> AbstractAsyncContextManager[Any]:
+        if frame_observer is not None:
+            return _observed_asyncio(address, bootstrap, limits, frame_observer)
         return capnrpc_asyncio.connect(address, bootstrap=bootstrap, limits=limits)  # type: ignore[arg-type]
 
     async def wait(self, promise: Any, timeout: float | None = None) -> Any:
@@ -498,10 +547,16 @@ class SocketServer(LoopServer):
 
 @asynccontextmanager
 async def _socket_connection(
-    address: str, bootstrap: Any, limits: RpcLimits | None
+    address: str, bootstrap: Any, limits: RpcLimits | None, observer: FrameObserver | None
 ) -> AsyncIterator[capnrpc_socket.Connection]:
-    with capnrpc_socket.connect(address, bootstrap=bootstrap, limits=limits) as conn:
-        yield conn
+    if observer is None:
+        with capnrpc_socket.connect(address, bootstrap=bootstrap, limits=limits) as conn:
+            yield conn
+        return
+    with capnrpc_socket.open_vat(limits=limits, name="client") as vat:
+        vat.frame_observer = observer
+        with capnrpc_socket.connect(address, bootstrap=bootstrap, vat=vat) as conn:
+            yield conn
 
 
 class SocketKit:
@@ -513,9 +568,14 @@ class SocketKit:
         self._deadline = deadline
 
     def connect(
-        self, address: str, *, bootstrap: object = None, limits: RpcLimits | None = None
+        self,
+        address: str,
+        *,
+        bootstrap: object = None,
+        limits: RpcLimits | None = None,
+        frame_observer: FrameObserver | None = None,
     ) -> AbstractAsyncContextManager[Any]:
-        return _socket_connection(address, bootstrap, limits)
+        return _socket_connection(address, bootstrap, limits, frame_observer)
 
     async def wait(self, promise: Any, timeout: float | None = None) -> Any:
         left = self._deadline - time.monotonic()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from capnrpc_core import load
+from capnrpc_core.driver import describe_frame
 from capnrpc_core.rpc import CallReturned, Cap, DeliverCall, Delivery, PendingCall, Vat
 
 HERE = Path(__file__).resolve().parent
@@ -24,6 +25,24 @@ SCHEMA = HERE.parent / "schemas" / "interop.capnp"
 interop = load(SCHEMA)
 PEER = HERE / "pycapnp_peer.py"
 CALCULATOR_PEER = HERE / "pycapnp_calculator.py"
+
+
+class WireLog:
+    """A vat's frame observer: every frame as ``(direction, one-line text)``, from any thread."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def __call__(self, conn: object, direction: str, frame: bytes) -> None:
+        self.lines.append((direction, describe_frame(frame)))
+
+    def sent(self, text: str = "") -> list[str]:
+        """The lines sent that contain ``text``."""
+        return [line for d, line in list(self.lines) if d == "send" and text in line]
+
+    def received(self, text: str = "") -> list[str]:
+        """The lines received that contain ``text``."""
+        return [line for d, line in list(self.lines) if d == "recv" and text in line]
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ server, checking every answer, then drops every capability but the bootstrap and
 ``RELEASED``; it stays connected until the server closes the connection (so the test can look at
 the server's tables) and exits 0. A failed check exits with a traceback.
 
-Started by tests/interop/test_trio_interop.py in a subprocess with a timeout; never imported.
+Started by tests/interop/test_driver_interop.py in a subprocess with a timeout; never imported.
 """
 
 from __future__ import annotations
