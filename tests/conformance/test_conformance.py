@@ -8,6 +8,7 @@ server's objects, or for a condition on the server's state re-checked after ever
 from __future__ import annotations
 
 import gc
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -540,3 +541,28 @@ def test_unix_socket(pair: Pair, tmp_path: Path) -> None:
     assert path.exists()
     server.stop()
     assert not path.exists()
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback")
+def test_ipv6_loopback(pair: Pair) -> None:
+    server = pair.serve(address="tcp://[::1]:0")
+    # Port 0 asked for a free port; the address says which, in the same bracketed form.
+    host, port = server.address.removeprefix("tcp://").rsplit(":", 1)
+    assert host == "[::1]" and int(port) > 0
+
+    async def scenario(kit: ClientKit) -> None:
+        async with kit.connect(server.address) as conn:
+            echo = conn.bootstrap(rpctest.Echo)
+            assert (await kit.wait(echo.echo(text="over IPv6"))).text == "over IPv6"
+            assert (await kit.wait(echo.callBack(callback=CallbackImpl(), value=1))).result == 1004
+
+    pair.run(scenario)
