@@ -534,6 +534,10 @@ class Pump:
         self._observed: list[Connection] = []
         self._running = False
         self._again = False
+        # The vat's own state, read here to skip calls that would find nothing (a trace
+        # recorder's events and output are its vat's, taken through the recorder).
+        self._core: Vat = core_vat(vat)
+        self._events = self._core._events
 
     def observe(self, conn: Connection) -> None:
         """Report ``conn``'s frames to :attr:`observer` from now on."""
@@ -553,56 +557,68 @@ class Pump:
             self._again = True
             return
         self._running = True
+        vat = self.vat
+        core = self._core
+        handler = self.handler
+        releases = self._releases
+        events = self._events
         try:
             while True:
                 self._again = False
-                self._step()
-                if not self._again:
+                while releases:
+                    release_now(vat, releases.popleft())
+                closed: list[ConnectionClosed] | None = None
+                had_events = bool(events)
+                while events:
+                    event = vat.next_event()
+                    if isinstance(event, DeliverCall):
+                        handler.deliver(event.delivery)
+                    elif isinstance(event, CallReturned):
+                        handler.call_returned(event.call)
+                    elif isinstance(event, StreamReady):
+                        handler.stream_ready(event.call)
+                    elif isinstance(event, DeliveryCanceled):
+                        handler.delivery_canceled(event.delivery)
+                    elif isinstance(event, ConnectionClosed):
+                        if closed is None:
+                            closed = []
+                        closed.append(event)
+                    elif isinstance(event, ServerReleased):
+                        pass  # the object is garbage once Python drops it too
+                # Drop the last event now: a ServerReleased holds the server object, whose
+                # clients' finalizers queue the releases this pass must still send.
+                event = None
+                if self._observed:
+                    self._report_frames()
+                if core._with_output:
+                    for conn, data in vat.output_ready():
+                        handler.send(conn, data)
+                if closed is not None:
+                    self._closed(closed)
+                    closed = None  # (as the last event above)
+                # A handler may have told the vat something without draining it (refused a
+                # delivery, released a capability): go round again if that left anything to
+                # take; not after every pass with events, which mostly made an empty pass.
+                if not (
+                    self._again
+                    or releases
+                    or (had_events and (self._observed or events or core._with_output))
+                ):
                     break
         finally:
             self._running = False
 
-    def _step(self) -> None:
+    def _closed(self, closed: list[ConnectionClosed]) -> None:
+        """Drop closed connections and tell the handler, after their last output was sent."""
         vat = self.vat
-        handler = self.handler
-        releases = self._releases
-        while releases:
-            release_now(vat, releases.popleft())
-        closed: list[ConnectionClosed] | None = None
-        next_event = vat.next_event
-        event = next_event()
-        if event is not None:
-            self._again = True
-        while event is not None:
-            if isinstance(event, DeliverCall):
-                handler.deliver(event.delivery)
-            elif isinstance(event, CallReturned):
-                handler.call_returned(event.call)
-            elif isinstance(event, StreamReady):
-                handler.stream_ready(event.call)
-            elif isinstance(event, DeliveryCanceled):
-                handler.delivery_canceled(event.delivery)
-            elif isinstance(event, ConnectionClosed):
-                if closed is None:
-                    closed = []
-                closed.append(event)
-            elif isinstance(event, ServerReleased):
-                pass  # the object is garbage once Python drops it too
-            event = next_event()
-        if self._observed:
-            self._report_frames()
-        for conn, data in vat.output_ready():
-            handler.send(conn, data)
-        for event in closed or ():
+        for event in closed:
             conn = event.connection
             if conn in vat.connections:
                 vat.connections.remove(conn)
             if conn in self._observed:
                 self._report_frames()
                 self._observed.remove(conn)
-            handler.connection_closed(conn, event.exception, event.by_peer)
-        if releases:
-            self._again = True
+            self.handler.connection_closed(conn, event.exception, event.by_peer)
 
     def _report_frames(self) -> None:
         observer = self.observer
