@@ -501,29 +501,30 @@ def decode_fast(reader: MessageReader) -> Message | None:
         charge += twords
         tag &= 0xFFFF
         if tag == 0:
-            target = MessageTarget(import_id=import_id)
+            target = MessageTarget(import_id)
         elif tag == 1 and hi >> 16:
             found = _fast_promised_answer(seg, t + tdw * 8)
             if found is None:
                 return None
             answer, words = found
-            target = MessageTarget(promised_answer=answer)
+            target = MessageTarget(None, answer)
             charge += words
         else:
             return None
         payload = _fast_payload(reader, seg, p + 8, charge, limit)
         if payload is None:
             return None
+        # Positional arguments, here and below: a dataclass takes keywords markedly slower.
         return Call(
             qid,
             target,
             iface,
             method,
             payload,
-            send_results_to=_SEND_TO[send_to],
-            allow_third_party_tail_call=bool(flags & 1),
-            no_promise_pipelining=bool(flags & 2),
-            only_promise_pipeline=bool(flags & 4),
+            _SEND_TO[send_to],
+            bool(flags & 1),  # allow_third_party_tail_call
+            bool(flags & 2),  # no_promise_pipelining
+            bool(flags & 4),  # only_promise_pipeline
         )
     if which == _RETURN:
         if sdw < 1 or spc < 1:
@@ -537,9 +538,11 @@ def decode_fast(reader: MessageReader) -> Message | None:
         return Return(
             answer_id,
             ReturnKind.RESULTS,
-            results=payload,
-            release_param_caps=not flags & 1,
-            no_finish_needed=bool(flags & 2),
+            payload,
+            None,  # exception
+            0,  # other_question_id
+            not flags & 1,  # release_param_caps
+            bool(flags & 2),  # no_finish_needed
         )
     if which in (_FINISH, _RELEASE):
         if sdw < 1 or charge > reader._budget:
@@ -550,8 +553,8 @@ def decode_fast(reader: MessageReader) -> Message | None:
             return Release(first, second)
         return Finish(
             first,
-            release_result_caps=not second & 1,
-            require_early_cancellation_workaround=not second & 2,
+            not second & 1,  # release_result_caps
+            not second & 2,  # require_early_cancellation_workaround
         )
     return None
 
@@ -734,7 +737,8 @@ def _frame_call(m: Call) -> bytes | None:
         import_id = 0
         answer = _answer_words(target.promised_answer)  # type: ignore[arg-type]
     extra = len(answer) // 8
-    words = 13 + extra + sum(len(part) for part in parts) // 8
+    body = b"".join(parts)
+    words = 13 + extra + len(body) // 8
     flags = (
         m.allow_third_party_tail_call | m.no_promise_pipelining << 1 | m.only_promise_pipeline << 2
     )
@@ -754,7 +758,7 @@ def _frame_call(m: Call) -> bytes | None:
     # fmt: on
     if answer:
         head = head[:-16] + answer + head[-16:]
-    return head + b"".join(parts) if parts else head
+    return head + body if body else head
 
 
 def _answer_words(answer: PromisedAnswer) -> bytes:
@@ -779,7 +783,8 @@ def _frame_return(m: Return) -> bytes | None:
     if payload is None:
         return None
     clo, chi, tlo, thi, parts = payload
-    words = 8 + sum(len(part) for part in parts) // 8
+    body = b"".join(parts)
+    words = 8 + len(body) // 8
     flags = (not m.release_param_caps) | m.no_finish_needed << 1
     # fmt: off
     head = _RETURN_FRAME.pack(
@@ -791,4 +796,4 @@ def _frame_return(m: Return) -> bytes | None:
         clo, chi, tlo, thi,  # Payload
     )
     # fmt: on
-    return head + b"".join(parts) if parts else head
+    return head + body if body else head
