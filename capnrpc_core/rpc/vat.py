@@ -488,7 +488,7 @@ class Vat:
         delivery = Delivery(self._new_id("delivery"), target, call)
         self.add_ref(target)
         call.pending.delivery = delivery
-        self._emit(DeliverCall(delivery))
+        self._events.append(DeliverCall(delivery))  # _emit, inlined on the hot path
 
     def _finish_delivery(self, delivery: Delivery, failure: RpcException | None = None) -> None:
         if delivery.done:
@@ -543,7 +543,12 @@ class Vat:
             if pending.watched_by_app:
                 self._emit(StreamReady(pending))
         answer = pending.answer
-        if answer is not None and exception is None and not answer.send_results_to_yourself:
+        if (
+            answer is not None
+            and pending.result_caps
+            and exception is None
+            and not answer.send_results_to_yourself
+        ):
             self._pin_results(pending, answer.connection)
         # The pipelined promises stay: later calls on this call's results must go through the
         # same promises as earlier ones, or they could overtake them (Note [embargos]).
@@ -558,7 +563,7 @@ class Vat:
             pending.forward_to = None
             self._copy_outcome(pending, forward)
         if pending.watched_by_app:
-            self._emit(CallReturned(pending))
+            self._events.append(CallReturned(pending))  # _emit, inlined on the hot path
         elif answer is None:
             self.release_results(pending)
 
