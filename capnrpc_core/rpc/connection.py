@@ -167,7 +167,9 @@ class Connection:
                 self.handle(message, size)
         except (ProtocolViolation, DecodeError) as exc:
             self.abort(str(exc))
-        self.vat.run_queue()
+        vat = self.vat
+        if vat._queue:
+            vat.run_queue()
 
     def handle(self, message: Message, size: int = 0) -> None:
         """Dispatch one decoded message to its handler."""
@@ -250,7 +252,7 @@ class Connection:
         """The peer calls one of our capabilities."""
         answer = self._new_answer(msg.question_id, msg.interface_id, msg.method_id)
         target = self._target_cap(msg.target)
-        caps = self._import_payload(msg.params)
+        caps = self._import_payload(msg.params) if msg.params.cap_table else []
         vat = self.vat
         answer.no_pipelining = msg.no_promise_pipelining
         answer.no_return = msg.only_promise_pipeline
@@ -311,7 +313,7 @@ class Connection:
             return
         if kind == ReturnKind.RESULTS:
             assert msg.results is not None
-            caps = self._import_payload(msg.results)
+            caps = self._import_payload(msg.results) if msg.results.cap_table else []
             vat.settle(pending, results=msg.results.content, caps=caps)
         elif kind == ReturnKind.EXCEPTION:
             assert msg.exception is not None
@@ -353,7 +355,8 @@ class Connection:
             question.finish_sent = True
         self.maybe_finish(question)
         # A returned question no longer counts against max_questions, even before its Finish.
-        self.flush_waiting_calls()
+        if self.waiting_calls:
+            self.flush_waiting_calls()
 
     def handle_finish(self, msg: Finish) -> None:
         """The peer is done with (or cancels) one of our answers."""
@@ -725,7 +728,7 @@ class Connection:
             vat.release_all(call.caps)
             return
         try:
-            descs, _ = self.describe_all(call.caps)
+            descs = self.describe_all(call.caps)[0] if call.caps else ()
         except ExportLimitReached:
             vat.release_all(call.caps)
             vat.settle(pending, exception=_export_limit(vat.limits.max_exports))
@@ -805,7 +808,8 @@ class Connection:
             )
         if question.returned and self.questions.get(question.id) is question:
             self.forget_question(question)
-            self.flush_waiting_calls()
+            if self.waiting_calls:
+                self.flush_waiting_calls()
 
     def forget_question(self, question: Question) -> None:
         """Free ``question``'s id; its call no longer refers to it.
@@ -855,7 +859,8 @@ class Connection:
             )
         else:
             try:
-                descs, exports = self.describe_all(pending.result_caps)
+                caps = pending.result_caps
+                descs, exports = self.describe_all(caps) if caps else ((), [])
             except ExportLimitReached:
                 descs, exports = (), []
                 msg = Return(
