@@ -63,6 +63,8 @@ _BOOTSTRAP = 8
 _DISEMBARGO = 13
 
 _EXCEPTION_TYPES = {t.value: t for t in ExceptionType}
+# Reading an enum member off its class costs as much as a call: the hot paths use this.
+_RESULTS = ReturnKind.RESULTS
 
 
 # -- decoding -------------------------------------------------------------------------------------
@@ -218,7 +220,7 @@ def encode_message(message: Message) -> bytes:
     frame: bytes | None = None
     if kind is Call:
         frame = _frame_call(message)  # type: ignore[arg-type]
-    elif kind is Return and message.kind == ReturnKind.RESULTS:  # type: ignore[union-attr]
+    elif kind is Return and message.kind == _RESULTS:  # type: ignore[union-attr]
         frame = _frame_return(message)  # type: ignore[arg-type]
     if frame is not None:
         return frame
@@ -537,7 +539,7 @@ def decode_fast(reader: MessageReader) -> Message | None:
             return None
         return Return(
             answer_id,
-            ReturnKind.RESULTS,
+            _RESULTS,
             payload,
             None,  # exception
             0,  # other_question_id

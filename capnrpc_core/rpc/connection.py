@@ -82,6 +82,13 @@ class ProtocolViolation(RemoteProtocolError):
     """Raised inside a handler when the peer broke the protocol; becomes an Abort."""
 
 
+# Enum members the hot paths compare with: reading one off its class costs as much as a call.
+_RESULTS = ReturnKind.RESULTS
+_EXCEPTION = ReturnKind.EXCEPTION
+_CALLER = SendResultsTo.CALLER
+_YOURSELF = SendResultsTo.YOURSELF
+
+
 class ExportLimitReached(Exception):
     """Internal: describing a capability would exceed ``max_exports``."""
 
@@ -256,9 +263,9 @@ class Connection:
         vat = self.vat
         answer.no_pipelining = msg.no_promise_pipelining
         answer.no_return = msg.only_promise_pipeline
-        if msg.send_results_to == SendResultsTo.YOURSELF:
+        if msg.send_results_to == _YOURSELF:
             answer.send_results_to_yourself = True
-        elif msg.send_results_to != SendResultsTo.CALLER:
+        elif msg.send_results_to != _CALLER:
             # Level 3; C++ aborts on it too ("Unsupported `Call.sendResultsTo`.").
             vat.release_all(caps)
             vat.release(target)
@@ -311,7 +318,7 @@ class Connection:
             question.results_elsewhere = True
             self.flush_waiting_calls()
             return
-        if kind == ReturnKind.RESULTS:
+        if kind == _RESULTS:
             assert msg.results is not None
             caps = self._import_payload(msg.results) if msg.results.cap_table else []
             vat.settle(pending, results=msg.results.content, caps=caps)
@@ -347,10 +354,8 @@ class Connection:
         # the answer for the Disembargos and pipelined calls that may still name it, so we
         # finish it as usual (a Finish it may silently ignore).
         if msg.no_finish_needed and (
-            kind == ReturnKind.EXCEPTION
-            or (
-                kind == ReturnKind.RESULTS and msg.results is not None and not msg.results.cap_table
-            )
+            kind == _EXCEPTION
+            or (kind == _RESULTS and msg.results is not None and not msg.results.cap_table)
         ):
             question.finish_sent = True
         self.maybe_finish(question)
@@ -736,7 +741,7 @@ class Connection:
         question = Question(self, pending)
         question.id = self.questions.add(question)
         pending.question = question
-        send_to = SendResultsTo.YOURSELF if pending.tail_redirected else SendResultsTo.CALLER
+        send_to = _YOURSELF if pending.tail_redirected else _CALLER
         # Positional: a dataclass takes keywords markedly slower.
         self.send(
             Call(
@@ -875,7 +880,7 @@ class Connection:
                 # Positional: a dataclass takes keywords markedly slower.
                 msg = Return(
                     answer.id,
-                    ReturnKind.RESULTS,
+                    _RESULTS,
                     Payload(pending.results, descs),
                     None,  # exception
                     0,  # other_question_id
