@@ -307,12 +307,13 @@ class TrioServer(LoopServer):
 
 
 @asynccontextmanager
-async def _observed_trio(
-    address: str, bootstrap: Any, limits: RpcLimits | None, observer: FrameObserver
-) -> AsyncIterator[capnrpc_trio.Connection]:
-    async with capnrpc_trio.open_vat(limits=limits, name="client") as vat:
+async def _observed(
+    driver: Any, address: str, bootstrap: Any, limits: RpcLimits | None, observer: FrameObserver
+) -> AsyncIterator[Any]:
+    """A connection of ``driver`` (capnrpc_trio or capnrpc_asyncio) with every frame observed."""
+    async with driver.open_vat(limits=limits, name="client") as vat:
         vat.frame_observer = observer
-        async with capnrpc_trio.connect(address, bootstrap=bootstrap, vat=vat) as conn:
+        async with driver.connect(address, bootstrap=bootstrap, vat=vat) as conn:
             yield conn
 
 
@@ -328,7 +329,7 @@ class TrioKit:
         frame_observer: FrameObserver | None = None,
     ) -> AbstractAsyncContextManager[Any]:
         if frame_observer is not None:
-            return _observed_trio(address, bootstrap, limits, frame_observer)
+            return _observed(capnrpc_trio, address, bootstrap, limits, frame_observer)
         return capnrpc_trio.connect(address, bootstrap=bootstrap, limits=limits)  # type: ignore[arg-type]
 
     async def wait(self, promise: Any, timeout: float | None = None) -> Any:
@@ -429,16 +430,6 @@ class AsyncioServer(LoopServer):
         self.call(drop)
 
 
-@asynccontextmanager
-async def _observed_asyncio(
-    address: str, bootstrap: Any, limits: RpcLimits | None, observer: FrameObserver
-) -> AsyncIterator[capnrpc_asyncio.Connection]:
-    async with capnrpc_asyncio.open_vat(limits=limits, name="client") as vat:
-        vat.frame_observer = observer
-        async with capnrpc_asyncio.connect(address, bootstrap=bootstrap, vat=vat) as conn:
-            yield conn
-
-
 class AsyncioKit:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -452,7 +443,7 @@ class AsyncioKit:
         frame_observer: FrameObserver | None = None,
     ) -> AbstractAsyncContextManager[Any]:
         if frame_observer is not None:
-            return _observed_asyncio(address, bootstrap, limits, frame_observer)
+            return _observed(capnrpc_asyncio, address, bootstrap, limits, frame_observer)
         return capnrpc_asyncio.connect(address, bootstrap=bootstrap, limits=limits)  # type: ignore[arg-type]
 
     async def wait(self, promise: Any, timeout: float | None = None) -> Any:
