@@ -149,10 +149,14 @@ class Connection:
         for segments in frames:
             if not self.open:
                 return
-            self.receive_frame(segments)
+            self._receive_frame(segments, True)
 
     def receive_frame(self, segments: list[memoryview] | list[bytes]) -> None:
         """Handle one whole message (a list of segments)."""
+        self._receive_frame(segments, False)
+
+    def _receive_frame(self, segments: list[memoryview] | list[bytes], decoded: bool) -> None:
+        # ``decoded``: the segments are the decoder's, already checked to be views of whole words.
         if not self.open:
             return
         if self.trace is not None:
@@ -161,7 +165,11 @@ class Connection:
             self.trace.append(("recv", encode_frame(segments)))
         size = len(segments[0]) if len(segments) == 1 else sum(len(s) for s in segments)
         try:
-            reader = MessageReader(segments, limits=self.vat.limits.read)
+            limits = self.vat.limits.read
+            if decoded:
+                reader = MessageReader._from_decoder(segments, limits)  # type: ignore[arg-type]
+            else:
+                reader = MessageReader(segments, limits=limits)
             message = codec.decode_fast(reader)
             if message is None:
                 message = codec.decode_message(reader)

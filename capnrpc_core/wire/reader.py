@@ -78,6 +78,21 @@ class MessageReader:
         # capabilities in its table alive until the cyclic collector ran).
         self.live_used: list[int] | None = None
 
+    @classmethod
+    def _from_decoder(cls, segments: list[memoryview], limits: ReadLimits) -> MessageReader:
+        """A reader over the segments of a frame a :class:`FrameDecoder` returned.
+
+        Those are byte views of whole words by construction (the decoder checked the segment
+        table), so the constructor's checks of each segment are skipped; the list is taken over.
+        """
+        reader = cls.__new__(cls)
+        reader.segments = segments  # type: ignore[assignment]
+        reader.caps = ()
+        reader.limits = limits
+        reader._budget = limits.traversal_limit_words
+        reader.live_used = None
+        return reader
+
     def root(self) -> AnyPointerReader:
         """The root pointer (the first word of segment 0)."""
         if not self.segments or len(self.segments[0]) < 8:

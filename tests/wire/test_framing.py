@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from capnrpc_core.errors import DecodeError, LocalUsageError
 from capnrpc_core.wire.framing import FrameDecoder, decode_frame, encode_frame, frame_size
 from capnrpc_core.wire.limits import DEFAULT_LIMITS, ReadLimits
+from capnrpc_core.wire.reader import MessageReader
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "..", "schemas", "alltypes.capnp")
 
@@ -445,3 +446,25 @@ def test_round_trip_random_segments(segments: list[bytes]) -> None:
     frame = encode_frame(segments)
     assert frame_size(frame) == len(frame)
     assert [bytes(v) for v in decode_frame(frame)] == segments
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.data(), picks=st.lists(st.integers(0, 27), min_size=1, max_size=5))
+def test_decoded_segments_are_what_a_reader_takes_unchecked(
+    data: st.DataObject, picks: list[int]
+) -> None:
+    # Connection hands the decoder's segments to MessageReader._from_decoder, which skips the
+    # constructor's checks: every segment must be a one-dimensional byte view of whole words.
+    stream = b"".join(sample_messages()[i][0] for i in picks)
+    decoder = FrameDecoder()
+    for chunk in data.draw(chunked(stream)):
+        for segments in decoder.feed(chunk):
+            assert type(segments) is list
+            for segment in segments:
+                assert isinstance(segment, memoryview)
+                assert (segment.format, segment.ndim, segment.itemsize) == ("B", 1, 1)
+                assert len(segment) % 8 == 0
+            checked = MessageReader(segments)
+            assert MessageReader._from_decoder(segments, DEFAULT_LIMITS).segments == (
+                checked.segments
+            )
