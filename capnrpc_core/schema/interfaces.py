@@ -229,7 +229,7 @@ def _root_plan(struct_type: type[Struct]) -> _RootPlan:
 def _new_root(plan: _RootPlan) -> StructBuilder:
     builder_type, data_words, pointer_count = plan
     return builder_type(
-        MessageBuilder(_FIRST_SEGMENT_WORDS).init_root(data_words, pointer_count), True
+        MessageBuilder.new_root(data_words, pointer_count, _FIRST_SEGMENT_WORDS), True
     )
 
 

@@ -101,6 +101,35 @@ class MessageBuilder:
         """Make the root a new struct of the given size."""
         return _init_struct(self, 0, 0, data_words, pointer_count)
 
+    @classmethod
+    def new_root(
+        cls, data_words: int, pointer_count: int, first_segment_words: int = 1024
+    ) -> StructBuilder:
+        """``MessageBuilder(first_segment_words).init_root(data_words, pointer_count)``.
+
+        The same message, made in about half the time when the root fits the first segment:
+        every call and answer of the typed layer begins with one.
+        """
+        words = data_words + pointer_count
+        if (
+            not 0 < words < first_segment_words
+            or not 0 <= data_words <= 0xFFFF
+            or not 0 <= pointer_count <= 0xFFFF
+        ):
+            return cls(first_segment_words).init_root(data_words, pointer_count)
+        # What __init__ sets, without its argument checks (a test keeps the two alike).
+        msg = cls.__new__(cls)
+        seg = bytearray(first_segment_words * 8)
+        msg._segs = [seg]
+        msg._used = [1 + words]
+        msg._max = None
+        msg._live = None
+        msg.caps = []
+        msg.keep_cap_indexes = False
+        _pack_pair(seg, 0, 0, data_words | pointer_count << 16)  # the root struct right after
+        dsize = data_words * 8
+        return StructBuilder(msg, 0, seg, 8, dsize, 8 + dsize, pointer_count)
+
     def root(self) -> PointerBuilder:
         """The root pointer slot."""
         return PointerBuilder(self, 0, 0)

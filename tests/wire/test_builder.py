@@ -544,3 +544,22 @@ def test_keep_cap_indexes_copies_indexes_verbatim() -> None:
     again = MessageBuilder(keep_cap_indexes=True)
     again.set_root(short.get_root_struct())
     assert words(again.segments()[0])[1:3] == [capability_pointer(0), capability_pointer(1)]
+
+
+@pytest.mark.parametrize("first_segment_words", [1, 2, 3, 32, 1024])
+@pytest.mark.parametrize("size", [(0, 0), (1, 0), (0, 1), (2, 3), (5, 40), (0x10000, 0), (-1, 2)])
+def test_new_root_is_init_root(first_segment_words: int, size: tuple[int, int]) -> None:
+    data_words, pointer_count = size
+    try:
+        want = MessageBuilder(first_segment_words).init_root(data_words, pointer_count)
+    except LocalUsageError:
+        with pytest.raises(LocalUsageError):
+            MessageBuilder.new_root(data_words, pointer_count, first_segment_words)
+        return
+    got = MessageBuilder.new_root(data_words, pointer_count, first_segment_words)
+    # Every field of the message (new_root sets them itself), and the root's place in it.
+    for name in MessageBuilder.__slots__:
+        assert getattr(got.message, name) == getattr(want.message, name), name
+    assert [getattr(got, n) for n in got.__slots__ if n != "message"] == [
+        getattr(want, n) for n in want.__slots__ if n != "message"
+    ]
