@@ -93,7 +93,10 @@ class Connection(DriverConnection):
         self._transport = transport
         self._bootstrap = bootstrap
         self._listener = listener
+        # Output held back (Note [writes] in _runtime.py); None when none is queued.
         self._out: list[bytes] | None = None
+        # The first message a task queued since the last write went out at once.
+        self._started = False
         self._done = asyncio.Event()
         self.close_reason: RpcError | None = None
 
@@ -131,20 +134,29 @@ class Connection(DriverConnection):
 
     def _queue(self, data: bytes) -> None:
         out = self._out
+        runtime = self.runtime
         if out is None:
-            self._out = [data]
-            self.runtime._queue_write(self)
-        else:
-            out.append(data)
-            if len(out) >= WRITE_SLICE and not self._transport.is_closing():
-                # A long burst leaves in slices (Note [write slices] in capnrpc_core.driver);
-                # the connection stays queued for the rest.
-                self._transport.write(b"".join(out))
-                out.clear()
+            out = self._out = []
+            runtime._queue_write(self)
+        out.append(data)
+        if self._transport.is_closing():
+            return
+        if not (self._started or runtime._receiving):
+            # The first message a task queues goes at once, with what was held back for it
+            # (Note [writes] in _runtime.py); the rest of its burst waits.
+            self._started = True
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
+        elif len(out) >= WRITE_SLICE:
+            # A long burst leaves in slices (Note [write slices] in capnrpc_core.driver);
+            # the connection stays queued for the rest.
+            self._transport.write(b"".join(out))
+            out.clear()
 
     def _write_out(self) -> None:
         out = self._out
         self._out = None
+        self._started = False
         if out and not self._transport.is_closing():
             self._transport.write(out[0] if len(out) == 1 else b"".join(out))
 

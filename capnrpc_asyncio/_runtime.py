@@ -25,14 +25,19 @@ as few as it can. Output goes to the transport, which sends at once when its buf
 
 - at the end of the callback that received data, with the answers that plain methods gave to
   the calls in it (they ran right there, Note [delivery order]): one write per chunk received;
-- when a task that made calls is about to wait for one (``await promise``): a burst of calls
-  leaves in one write, and a lone call leaves before the task sleeps;
+- the first message a task queues for a connection (usually a call), at once, with whatever
+  was held back for that connection (a Finish, say): a peer in another process starts on it
+  while the task makes the rest of its calls (a pipelined chain ``a().b().c()`` then answers
+  ``a`` while ``b`` and ``c`` are on their way: 3.2 -> 3.9 thousand chains a second with the
+  server in another process, for one more write per burst);
+- when a task that made calls is about to wait for one (``await promise``): the rest of its
+  burst leaves in one write;
 - at the end of an ``async def`` method's task, with its answer;
 - otherwise (a task that calls and then waits for something else) from a callback scheduled
   when the output was queued, so nothing waits past the next iteration.
 
 Received data that woke a waiting caller (a Return) is the exception: what it queued (the
-Finish) waits for the woken task, which runs next, and leaves with that task's next calls in
+Finish) waits for the woken task, which runs next, and leaves with that task's next call in
 one write, or from the scheduled callback in the same iteration. A sequential call thus takes
 three iterations (the caller's step, the server's read, the caller's read) instead of six.
 Whichever of these applies, once ``WRITE_SLICE`` messages are queued for a connection they are

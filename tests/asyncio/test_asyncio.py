@@ -453,7 +453,9 @@ class TransportSpy:
         return [m for m in self.messages if isinstance(m, kind)]
 
 
-def test_a_burst_of_calls_leaves_in_one_write_before_the_caller_waits(run: Any) -> None:
+def test_a_burst_of_calls_leaves_its_first_call_at_once_and_the_rest_as_the_caller_waits(
+    run: Any,
+) -> None:
     async def body() -> None:
         async with open_pair() as p:
             echo = p.conn.bootstrap(rpctest.Echo)
@@ -463,11 +465,29 @@ def test_a_burst_of_calls_leaves_in_one_write_before_the_caller_waits(run: Any) 
             seen: list[int] = []
             asyncio.get_running_loop().call_soon(lambda: seen.append(len(spy.writes)))
             promises = [echo.ping(i) for i in range(10)]
-            assert spy.writes == []  # nothing goes while the task keeps calling
+            # The first call went at once, so a peer can start on it; the rest wait.
+            assert [len(spy.sent(Call))] == [1] == [len(spy.writes)]
             assert (await promises[0]).value == 1
-            assert seen == [1]  # written as the task began to wait, not an iteration later
+            assert seen == [2]  # the rest went as the task began to wait, in one write
             assert len(spy.sent(Call)) == 10
             assert [(await promise).value for promise in promises] == list(range(1, 11))
+
+    run(body)
+
+
+def test_a_finish_held_back_leaves_with_the_next_call(run: Any) -> None:
+    async def body() -> None:
+        async with open_pair() as p:
+            echo = p.conn.bootstrap(rpctest.Echo)
+            assert (await echo.ping(0)).value == 1
+            spy = TransportSpy(p.conn)
+            # Reading the answer queued a Finish; it waits for this task's next call.
+            assert spy.writes == []
+            promise = echo.ping(1)
+            assert len(spy.writes) == 1
+            assert [type(m) for m in spy.messages] == [Finish, Call]
+            assert (await promise).value == 2
+            assert len(spy.writes) == 1  # waiting wrote nothing more: there was nothing
 
     run(body)
 
