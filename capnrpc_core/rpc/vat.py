@@ -156,6 +156,9 @@ class Vat:
 
     def data_to_send(self, conn: Connection) -> bytes:
         """Bytes the driver must write to ``conn``'s transport, in order."""
+        # A driver that polls its connections mostly finds nothing: say so without a call.
+        if not conn.outgoing:
+            return b""
         return conn.data_to_send()
 
     def output_ready(self) -> list[tuple[Connection, bytes]]:
@@ -244,8 +247,12 @@ class Vat:
         its message's cap table are taken over by the call. With ``streaming`` the call counts
         against the target's stream window (Note [streaming]).
         """
-        self._check_live(target)
-        pending = self.new_pending(interface_id, method_id)
+        if target.refs <= 0:
+            self._check_live(target)  # raises
+        # new_pending, inlined: a call costs about as much as what it does.
+        id_ = self._next_pending
+        self._next_pending = id_ + 1
+        pending = PendingCall(id_, interface_id, method_id)
         pending.watched_by_app = True
         content, caps = _split_payload(params)
         size = 0
@@ -489,8 +496,11 @@ class Vat:
         call.streaming = streaming
         if streaming:
             target.stream_busy = True
-        delivery = Delivery(self._new_id("delivery"), target, call)
-        self.add_ref(target)
+        ids = self._next_ids  # _new_id("delivery"), inlined on the hot path
+        id_ = ids["delivery"]
+        ids["delivery"] = id_ + 1
+        delivery = Delivery(id_, target, call)
+        target.refs += 1  # add_ref
         call.pending.delivery = delivery
         self._events.append(DeliverCall(delivery))  # _emit, inlined on the hot path
 
