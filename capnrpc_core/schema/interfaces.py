@@ -538,7 +538,15 @@ class Client:
 
     def _call(self, info: MethodInfo, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Promise:
         """Send ``info``'s method with params from ``args``/``kwargs``."""
-        builder = info.new_params()
+        # new_params() and _new_root inlined once the plan is made (this runs for every call).
+        plan = info._params_plan
+        if plan is None:
+            builder = info.new_params()
+        else:
+            builder_type, data_words, pointer_count = plan
+            builder = builder_type(
+                MessageBuilder.new_root(data_words, pointer_count, _FIRST_SEGMENT_WORDS), True
+            )
         if args:
             params_type = info.params_type
             if len(args) == 1 and not kwargs and _is_struct_of(args[0], params_type):
@@ -573,7 +581,8 @@ class Client:
                 target, info.interface_id, info.method_id, wire, streaming=streaming
             )
         runtime.flush()
-        promise = runtime.make_promise(call, info.results_type)
+        rtype = info._results  # results_type, without the property call once it is known
+        promise = runtime.make_promise(call, rtype if rtype is not None else info.results_type)
         if streaming:
             state = self._stream
             if state is None:
@@ -834,13 +843,19 @@ class Promise:
             raise RpcError.from_exception(call.exception)
         if self._stream is not None:
             return None
-        if not self._owner.alive():
+        owner = self._owner
+        if owner.released or owner.call.released:  # owner.alive(), without the call
             raise LocalUsageError("the call's results were already released")
         if self._parent is not None:
             return getattr(self._parent._result(), attribute_name(self._names[-1]))
         reader = self._root_reader
         if reader is None:
-            wire = _bind(self._runtime, call.results)
+            results = call.results
+            # _bind's common case inlined, as in start_delivery.
+            if type(results) is WireAnyPointerReader and not results.message.caps:
+                wire = results.as_struct()
+            else:
+                wire = _bind(self._runtime, results)
             rtype = self._result_type
             reader = rtype.Reader(wire) if rtype is not None else wire
             self._root_reader = reader
@@ -1059,7 +1074,13 @@ def start_delivery(runtime: Runtime, delivery: Delivery) -> Invocation:
     if fn is None or not callable(fn):
         cls = type(server)
         raise RpcError("unimplemented", f"{info.display} is not implemented by {cls.__qualname__}")
-    params = entry.reader(_bind(runtime, delivery.params))
+    content = delivery.params
+    # _bind's common case inlined (a received root without capabilities): two calls less.
+    if type(content) is WireAnyPointerReader and not content.message.caps:
+        wire = content.as_struct()
+    else:
+        wire = _bind(runtime, content)
+    params = entry.reader(wire)
     context = CallContext(runtime, delivery, info, params)
     kwargs: dict[str, Any] = {}
     active: str | None = None
@@ -1129,10 +1150,24 @@ def _results_from(invocation: Invocation, value: object) -> StructBuilder:
     if value is None:
         return cast(StructBuilder, context.results)
     if type(value) in _PLAIN_VALUES:
-        # The common single-field answer: no struct, mapping or tuple to tell apart.
-        setter = info.single_setter()
+        # The common single-field answer: no struct, mapping or tuple to tell apart. The
+        # setter and the results builder are taken without the calls that make them once
+        # they are made (single_setter(), context.results, new_results()).
+        known = info._single
+        setter = known[0] if known is not None else info.single_setter()
         if setter is not None:
-            single: StructBuilder = context.results
+            single = context._results
+            if single is None:
+                plan = info._results_plan
+                if plan is None:
+                    single = info.new_results()
+                else:
+                    builder_type, data_words, pointer_count = plan
+                    single = builder_type(
+                        MessageBuilder.new_root(data_words, pointer_count, _FIRST_SEGMENT_WORDS),
+                        True,
+                    )
+                context._results = single
             setter(single, value)
             return single
     rtype = info.results_type
