@@ -462,6 +462,32 @@ _DESC_HEAD = struct.Struct("<HxxI")
 _SEND_TO = tuple(SendResultsTo)
 _CAP_KINDS = tuple(CapKind)
 
+# Note [canonical layout]
+# ~~~~~~~~~~~~~~~~~~~~~~~
+# A Call to an import and a Return with results, without capabilities, laid out as
+# ``_frame_call`` and ``_frame_return`` write them (each struct right after the pointer to it,
+# in field order, as a builder that makes them in that order does), have every pointer before
+# the content at a fixed place with a fixed value. ``decode_fast`` first compares those words to
+# the constants below, with one unpack for the head and one for the rest, and on a match makes
+# the message from the fields alone: the same value, and the same charge to the traversal
+# budget, as the step-by-step path below (which any other layout takes).
+_CANON_HEAD = struct.Struct("<QH6xQ")  # root pointer, Message.which, the pointer in Message
+_CANON_ROOT = (1 | 1 << 16) << 32  # Message: 1 data word, 1 pointer, right after the root
+_CANON_CALL_PTR = (3 | 3 << 16) << 32  # Call: 3 data words, 3 pointers, right after
+_CANON_RETURN_PTR = (2 | 1 << 16) << 32  # Return: 2 data words, 1 pointer, right after
+# From word 3 of a Call: its data; target and params pointers (sendResultsTo.thirdParty's
+# skipped); MessageTarget's data (its pointer skipped); Payload's capTable (content skipped).
+_CANON_CALL = struct.Struct("<IHHQB7xQQ8xIH2x16xQ")
+_CANON_TARGET_PTR = 2 << 2 | (1 | 1 << 16) << 32  # MessageTarget, 1 + 1 words, 2 words on
+_CANON_PARAMS_PTR = 3 << 2 | (2 << 16) << 32  # Payload: 2 pointers, 3 words on
+# Message, Call, MessageTarget and Payload: what the step-by-step path charges.
+_CANON_CALL_WORDS = 2 + 6 + 2 + 2
+# From word 3 of a Return: answerId, flags and the union's tag; the pointer to the Payload
+# (content skipped); the Payload's capTable.
+_CANON_RETURN = struct.Struct("<IBxH8xQ8xQ")
+_CANON_RESULTS_PTR = (2 << 16) << 32  # Payload: 2 pointers, right after
+_CANON_RETURN_WORDS = 2 + 3 + 2
+
 
 def decode_fast(reader: MessageReader) -> Message | None:
     """Decode a common message without reader objects, or None to decode generically."""
@@ -470,6 +496,51 @@ def decode_fast(reader: MessageReader) -> Message | None:
     limit = reader.limits.nesting_limit
     if n < 16 or limit < 6:
         return None
+    if n >= 64:  # Note [canonical layout]
+        root, which, first = _CANON_HEAD.unpack_from(seg, 0)
+        if root == _CANON_ROOT:
+            if which == _CALL and first == _CANON_CALL_PTR and n >= 104:
+                qid, method, send_to, iface, flags, tptr, pptr, import_id, tag, table = (
+                    _CANON_CALL.unpack_from(seg, 24)
+                )
+                if (
+                    tptr == _CANON_TARGET_PTR
+                    and pptr == _CANON_PARAMS_PTR
+                    and not tag
+                    and not table
+                    and send_to <= 2
+                    and reader._budget >= _CANON_CALL_WORDS
+                ):
+                    reader._budget -= _CANON_CALL_WORDS
+                    return Call(
+                        qid,
+                        MessageTarget(import_id),
+                        iface,
+                        method,
+                        Payload(AnyPointerReader(reader, seg, 88, limit - 3), ()),
+                        _SEND_TO[send_to],
+                        bool(flags & 1),  # allow_third_party_tail_call
+                        bool(flags & 2),  # no_promise_pipelining
+                        bool(flags & 4),  # only_promise_pipeline
+                    )
+            elif which == _RETURN and first == _CANON_RETURN_PTR:
+                answer_id, flags, tag, pptr, table = _CANON_RETURN.unpack_from(seg, 24)
+                if (
+                    not tag
+                    and pptr == _CANON_RESULTS_PTR
+                    and not table
+                    and reader._budget >= _CANON_RETURN_WORDS
+                ):
+                    reader._budget -= _CANON_RETURN_WORDS
+                    return Return(
+                        answer_id,
+                        _RESULTS,
+                        Payload(AnyPointerReader(reader, seg, 48, limit - 3), ()),
+                        None,  # exception
+                        0,  # other_question_id
+                        not flags & 1,  # release_param_caps
+                        bool(flags & 2),  # no_finish_needed
+                    )
     lo, hi = _half(seg, 0)
     m = 8 + (lo >> 2) * 8
     mdw = hi & 0xFFFF

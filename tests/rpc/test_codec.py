@@ -269,6 +269,51 @@ def test_fast_decoding_agrees_with_the_generic_decoder_on_mutated_frames(
     _decode_both(bytes(data))
 
 
+# Frames in the canonical layout (Note [canonical layout]): a Call to an import and Returns
+# with results, none with capabilities, null content included.
+CANONICAL_FRAMES = [
+    encode_message(m)
+    for m in [
+        VERBATIM_CASES[0],
+        Call(
+            3, MessageTarget(import_id=2**32 - 1), 5, 6, Payload(None), no_promise_pipelining=True
+        ),
+        VERBATIM_CASES[6],
+        VERBATIM_CASES[7],
+    ]
+]
+
+
+@pytest.mark.parametrize("frame", CANONICAL_FRAMES)
+def test_canonical_frames_are_decoded_from_their_fixed_words(
+    frame: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The step-by-step path reads every pointer with _half; the canonical one never does.
+    def step_by_step(*args: object) -> None:
+        raise AssertionError("decoded step by step")
+
+    monkeypatch.setattr(codec, "_half", step_by_step)
+    assert codec.decode_fast(MessageReader(decode_frame(frame))) is not None
+    monkeypatch.undo()
+    _decode_both(frame)
+
+
+@pytest.mark.parametrize("frame", CANONICAL_FRAMES)
+def test_canonical_decoding_agrees_with_the_generic_decoder_on_every_byte_changed(
+    frame: bytes,
+) -> None:
+    # Every byte of the fixed words (and the content after them), set to a few values: each
+    # either leaves the layout canonical, or sends it down the step-by-step path, or to the
+    # generic decoder; all agree with the generic decoder, value and budget.
+    for position in range(8, min(len(frame), 8 + 120)):
+        for value in {0, 1, 2, 3, 4, 7, 8, 0x80, 0xFF, frame[position] ^ 1}:
+            data = bytearray(frame)
+            data[position] = value
+            _decode_both(bytes(data))
+            _decode_both(bytes(data), ReadLimits(traversal_limit_words=11))
+            _decode_both(bytes(data), ReadLimits(nesting_limit=6))
+
+
 def test_a_live_reader_does_not_keep_its_builder_alive() -> None:
     # The verbatim fast path finds a builder's used words through its live reader; a reference
     # from the reader back to the builder would be a cycle, delaying the release of the
