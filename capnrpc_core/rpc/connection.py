@@ -38,6 +38,7 @@ and a local close in which every pending call fails with a ``disconnected`` erro
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -84,6 +85,7 @@ class ProtocolViolation(RemoteProtocolError):
 
 # Enum members the hot paths compare with: reading one off its class costs as much as a call.
 _RESULTS = ReturnKind.RESULTS
+_new_reader = MessageReader.__new__
 _EXCEPTION = ReturnKind.EXCEPTION
 _CALLER = SendResultsTo.CALLER
 _YOURSELF = SendResultsTo.YOURSELF
@@ -165,7 +167,13 @@ class Connection:
         try:
             limits = self.vat.limits.read
             if decoded:
-                reader = MessageReader._from_decoder(segments, limits)  # type: ignore[arg-type]
+                # MessageReader._from_decoder, inlined: once per message received.
+                reader = _new_reader(MessageReader)
+                reader.segments = segments  # type: ignore[assignment]
+                reader.caps = ()
+                reader.limits = limits
+                reader._budget = limits.traversal_limit_words
+                reader.live_used = None
             else:
                 reader = MessageReader(segments, limits=limits)
             message = codec.decode_fast(reader)
@@ -843,7 +851,8 @@ class Connection:
                     require_early_cancellation_workaround=False,
                 )
             )
-        if question.returned and self.questions.get(question.id) is question:
+        # The table's dict read directly (questions.get): this runs for every Return.
+        if question.returned and self.questions._entries.get(question.id) is question:
             self.forget_question(question)
             if self.waiting_calls:
                 self.flush_waiting_calls()
@@ -855,7 +864,10 @@ class Connection:
         follow) leaves no reference cycle behind, so a finished call and its results are freed
         as soon as the application drops them, without waiting for the cyclic collector.
         """
-        self.questions.remove(question.id)
+        # questions.remove(question.id), inlined: once per question.
+        questions = self.questions
+        questions._entries.pop(question.id)
+        heapq.heappush(questions._free, question.id)
         pending = question.pending
         if pending.question is question:
             pending.question = None

@@ -341,7 +341,10 @@ class Vat:
         """Answer ``delivery`` with ``results`` (a wire pointer; its caps are taken over)."""
         self._finish_delivery(delivery)
         content, caps = _split_payload(results)
-        self.settle(delivery.pending, results=_as_reader(content), caps=caps)
+        as_reader = getattr(content, "as_reader", None)  # _as_reader(content), inlined
+        if as_reader is not None:
+            content = as_reader()
+        self.settle(delivery.pending, results=content, caps=caps)
         if self._queue:
             self.run_queue()
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capnrpc_core.errors import DecodeError
-from capnrpc_core.rpc import codec
+from capnrpc_core.rpc import Vat, codec
 from capnrpc_core.rpc.codec import _encode_into, decode_message, encode_message, encode_segments
 from capnrpc_core.rpc.messages import (
     Call,
@@ -312,6 +312,38 @@ def test_canonical_decoding_agrees_with_the_generic_decoder_on_every_byte_change
             _decode_both(bytes(data))
             _decode_both(bytes(data), ReadLimits(traversal_limit_words=11))
             _decode_both(bytes(data), ReadLimits(nesting_limit=6))
+
+
+def test_a_connection_reads_a_decoded_frame_as_from_decoder_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Connection._receive_frame makes the reader of a frame from its own decoder itself
+    # (MessageReader._from_decoder, inlined): every slot must come out the same.
+    seen: list[MessageReader] = []
+    decode_fast = codec.decode_fast
+
+    def spy(reader: MessageReader) -> Message | None:
+        seen.append(reader)
+        return decode_fast(reader)
+
+    monkeypatch.setattr(codec, "decode_fast", spy)
+    vat = Vat(None, name="a")
+    conn = vat.new_connection()
+    frame = encode_message(VERBATIM_CASES[0])
+    conn.receive_data(frame)
+    assert len(seen) == 1
+    expected = MessageReader._from_decoder(decode_frame(frame), vat.limits.read)
+    budget = expected.traversal_words_left - _CANONICAL_CALL_WORDS
+    for name in MessageReader.__slots__:
+        got: object = getattr(seen[0], name)
+        want: object = budget if name == "_budget" else getattr(expected, name)
+        if name == "segments":
+            got = [bytes(s) for s in seen[0].segments]
+            want = [bytes(s) for s in expected.segments]
+        assert got == want, name
+
+
+_CANONICAL_CALL_WORDS = 12  # what decoding VERBATIM_CASES[0] charges the budget
 
 
 def test_a_live_reader_does_not_keep_its_builder_alive() -> None:
