@@ -538,15 +538,9 @@ class Client:
 
     def _call(self, info: MethodInfo, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Promise:
         """Send ``info``'s method with params from ``args``/``kwargs``."""
-        # new_params() and _new_root inlined once the plan is made (this runs for every call).
+        # new_params() without its call once the plan is made (this runs for every call).
         plan = info._params_plan
-        if plan is None:
-            builder = info.new_params()
-        else:
-            builder_type, data_words, pointer_count = plan
-            builder = builder_type(
-                MessageBuilder.new_root(data_words, pointer_count, _FIRST_SEGMENT_WORDS), True
-            )
+        builder = info.new_params() if plan is None else _new_root(plan)
         if args:
             params_type = info.params_type
             if len(args) == 1 and not kwargs and _is_struct_of(args[0], params_type):
@@ -1159,14 +1153,7 @@ def _results_from(invocation: Invocation, value: object) -> StructBuilder:
             single = context._results
             if single is None:
                 plan = info._results_plan
-                if plan is None:
-                    single = info.new_results()
-                else:
-                    builder_type, data_words, pointer_count = plan
-                    single = builder_type(
-                        MessageBuilder.new_root(data_words, pointer_count, _FIRST_SEGMENT_WORDS),
-                        True,
-                    )
+                single = info.new_results() if plan is None else _new_root(plan)
                 context._results = single
             setter(single, value)
             return single
