@@ -117,6 +117,8 @@ class Connection(DriverConnection):
         self._out: deque[bytes | memoryview] = deque()
         self._wlock = threading.Lock()
         self._burst = False
+        # runtime._waits_ended when this connection was last queued to (Note [writing]).
+        self._waits_seen = -1
         self._direct = not isinstance(sock, ssl.SSLSocket)
         self._broken = False
         self._want_write = False
@@ -219,7 +221,11 @@ class Connection(DriverConnection):
             return
         with self._wlock:
             self._out.append(data)
-            whole_slice = len(self._out) >= WRITE_SLICE
+            # The first message since a wait ended goes at once, with what was held back
+            # for it (Note [writing]); later ones wait for this thread's wait, or a slice.
+            first = self._waits_seen != runtime._waits_ended
+            self._waits_seen = runtime._waits_ended
+            whole_slice = first or len(self._out) >= WRITE_SLICE
         if self._direct:
             if whole_slice:
                 self._flush()

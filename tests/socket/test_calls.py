@@ -11,7 +11,10 @@ import pytest
 
 import capnrpc_socket
 from capnrpc_core import RpcError
+from capnrpc_core.rpc.codec import decode_message
 from capnrpc_core.rpc.messages import Call, Return
+from capnrpc_core.wire.framing import FrameDecoder
+from capnrpc_core.wire.reader import MessageReader
 from tests.rpc.harness import table_sizes, tables_empty
 from tests.services import CallbackImpl, CounterImpl
 from tests.socket.conftest import TIMEOUT, Pair, SocketEcho, open_pair, rpctest
@@ -424,3 +427,46 @@ def test_types_made_by_many_threads_at_once_are_complete() -> None:
             assert not errors, errors[0]
     finally:
         sys.setswitchinterval(switch)
+
+
+class WriteSpy:
+    """Records the messages each of a connection's writes takes out (Note [writing])."""
+
+    def __init__(self, conn: capnrpc_socket.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.writes: list[list[str]] = []
+        self._conn = conn
+        self._write = conn._write
+        monkeypatch.setattr(conn, "_write", self)
+
+    def __call__(self) -> None:
+        with self._conn._wlock:
+            data = b"".join(bytes(part) for part in self._conn._out)
+        if data:
+            frames = FrameDecoder().feed(data)
+            self.writes.append([type(decode_message(MessageReader(f))).__name__ for f in frames])
+        self._write()
+
+
+def test_the_first_call_after_a_wait_goes_at_once_and_the_rest_as_the_thread_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Else the vat's flusher would write held-back messages within milliseconds anyway.
+    monkeypatch.setattr(capnrpc_socket._runtime, "FLUSH_DELAY", 3600.0)
+    with open_pair() as p:
+        echo = p.conn.bootstrap(rpctest.Echo)
+        counter = echo.newCounter(start=1).counter
+        assert counter.next().wait(TIMEOUT).value == 2
+        spy = WriteSpy(p.conn, monkeypatch)
+        # A pipelined chain: its first call leaves at once (with anything held back for it),
+        # so a server elsewhere starts on it while the rest are made.
+        last = echo.newCounter(start=10).counter.next()
+        assert len(spy.writes) == 1 and spy.writes[0][-1:] == ["Call"]
+        assert spy.writes[0].count("Call") == 1
+        assert last.wait(TIMEOUT).value == 11
+        # The rest went as this thread began to wait, before any answer could come back.
+        assert spy.writes[1] == ["Call"]
+        # A lone call after that wait: written at once, before this thread waits.
+        written = len(spy.writes)
+        promise = counter.next()
+        assert len(spy.writes) == written + 1 and spy.writes[-1][-1:] == ["Call"]
+        assert promise.wait(TIMEOUT).value == 3
