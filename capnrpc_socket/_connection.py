@@ -222,8 +222,9 @@ class Connection(DriverConnection):
         with self._wlock:
             self._out.append(data)
             # The first message since a wait ended goes at once, with what was held back
-            # for it (Note [writing]); later ones wait for this thread's wait, or a slice.
-            first = self._waits_seen != runtime._waits_ended
+            # for it, unless the IO thread is reading (Note [writing]); later ones wait for
+            # this thread's wait, or a slice.
+            first = self._waits_seen != runtime._waits_ended and self._leading
             self._waits_seen = runtime._waits_ended
             whole_slice = first or len(self._out) >= WRITE_SLICE
         if self._direct:

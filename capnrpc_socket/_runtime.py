@@ -62,14 +62,16 @@ The IO thread writes the first answer of a burst at once (unless it knows of mor
 run first) and the rest before it selects again, in one send. Output queued by any other
 thread is written by that thread in two parts. The first message queued on a connection after
 any wait ended goes at once, with whatever was held back for that connection (a Finish that
-the answers left behind, say): a peer in another process then starts on the first call of a
-pipelined chain ``a().b().c()`` while the thread makes the rest (on the bench, chains with the
-server in another process went from 2,900 to 3,500 a second). The rest of the burst goes when
-the thread blocks -- waits, or a pool thread runs out of work -- in one send, or else within
-:data:`FLUSH_DELAY` seconds, when the vat's flusher writes it, so that a burst of calls does not
-cost a send (and a wake-up of the peer) each. If the peer answers ``a()`` before ``b()`` is made
-and another thread reads that answer meanwhile, ``b()`` goes to the answer's capability rather
-than to the question: correct, and no later than a batched ``b()`` would have been answered.
+the answers left behind, say), if the connection is not being read by its IO thread (a waiting
+thread leads, or reading is parked, Note [leading]): a peer in another process then starts on
+the first call of a pipelined chain ``a().b().c()`` while the thread makes the rest (on the
+bench, chains with the server in another process went from 2,900 to 3,500 a second), and its
+answer waits to be read until the thread waits, so ``b()`` and ``c()`` still go to ``a()``'s
+question. Were the IO thread reading, it could take the answer, and the interpreter lock with
+it, before ``b()`` is made, which would then go to the answer's capability a round trip later.
+The rest of the burst goes when the thread blocks -- waits, or a pool thread runs out of work
+-- in one send, or else within :data:`FLUSH_DELAY` seconds, when the vat's flusher writes it, so
+that a burst of calls does not cost a send (and a wake-up of the peer) each.
 Output that input read by a waiting thread made the vat queue (a Finish, a forwarded call) is
 written at once while the wait goes on, and held for the thread's next message once the wait
 is over. TLS output always goes through the IO thread: an SSL object must not read on one
