@@ -38,7 +38,6 @@ and a local close in which every pending call fails with a ``disconnected`` erro
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -85,7 +84,6 @@ class ProtocolViolation(RemoteProtocolError):
 
 # Enum members the hot paths compare with: reading one off its class costs as much as a call.
 _RESULTS = ReturnKind.RESULTS
-_new_reader = MessageReader.__new__
 _EXCEPTION = ReturnKind.EXCEPTION
 _CALLER = SendResultsTo.CALLER
 _YOURSELF = SendResultsTo.YOURSELF
@@ -167,13 +165,7 @@ class Connection:
         try:
             limits = self.vat.limits.read
             if decoded:
-                # MessageReader._from_decoder, inlined: once per message received.
-                reader = _new_reader(MessageReader)
-                reader.segments = segments  # type: ignore[assignment]
-                reader.caps = ()
-                reader.limits = limits
-                reader._budget = limits.traversal_limit_words
-                reader.live_used = None
+                reader = MessageReader._from_decoder(segments, limits)  # type: ignore[arg-type]
             else:
                 reader = MessageReader(segments, limits=limits)
             message = codec.decode_fast(reader)
@@ -221,16 +213,7 @@ class Connection:
         """Encode ``message`` and queue it for the transport."""
         if not self.open:
             return
-        # codec.encode_message, inlined: a Call or a Return with results is nearly every
-        # message sent, and the call to the dispatcher cost as much as the dispatch.
-        kind = type(message)
-        frame: bytes | None = None
-        if kind is Call:
-            frame = codec._frame_call(message)  # type: ignore[arg-type]
-        elif kind is Return and message.kind == _RESULTS:  # type: ignore[union-attr]
-            frame = codec._frame_return(message)  # type: ignore[arg-type]
-        if frame is None:
-            frame = encode_frame(codec.encode_segments(message))
+        frame = codec.encode_message(message)
         if not self.outgoing:
             self.vat._with_output[self] = None
         self.outgoing.append(frame)
@@ -242,9 +225,7 @@ class Connection:
         if not self.outgoing:
             return b""
         self.vat._with_output.pop(self, None)
-        data = b"".join(self.outgoing)  # take_output, inlined
-        self.outgoing.clear()
-        return data
+        return self.take_output()
 
     def take_output(self) -> bytes:
         """Join and clear the queued frames (the vat's bookkeeping is the caller's)."""
@@ -864,10 +845,7 @@ class Connection:
         follow) leaves no reference cycle behind, so a finished call and its results are freed
         as soon as the application drops them, without waiting for the cyclic collector.
         """
-        # questions.remove(question.id), inlined: once per question.
-        questions = self.questions
-        questions._entries.pop(question.id)
-        heapq.heappush(questions._free, question.id)
+        self.questions.remove(question.id)
         pending = question.pending
         if pending.question is question:
             pending.question = None

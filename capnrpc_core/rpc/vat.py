@@ -173,11 +173,8 @@ class Vat:
         self._with_output = {}
         out = []
         for conn in busy:
-            outgoing = conn.outgoing
-            if outgoing:
-                # conn.take_output(), inlined: once per connection with output per pass.
-                out.append((conn, b"".join(outgoing)))
-                outgoing.clear()
+            if conn.outgoing:
+                out.append((conn, conn.take_output()))
         return out
 
     def next_event(self) -> Event | None:

@@ -317,8 +317,8 @@ def test_canonical_decoding_agrees_with_the_generic_decoder_on_every_byte_change
 def test_a_connection_reads_a_decoded_frame_as_from_decoder_would(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Connection._receive_frame makes the reader of a frame from its own decoder itself
-    # (MessageReader._from_decoder, inlined): every slot must come out the same.
+    # Connection._receive_frame reads a frame from its own decoder without checking its
+    # segments again (MessageReader._from_decoder): every slot must come out as from there.
     seen: list[MessageReader] = []
     decode_fast = codec.decode_fast
 
