@@ -538,9 +538,7 @@ class Client:
 
     def _call(self, info: MethodInfo, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Promise:
         """Send ``info``'s method with params from ``args``/``kwargs``."""
-        # new_params() without its call once the plan is made (this runs for every call).
-        plan = info._params_plan
-        builder = info.new_params() if plan is None else _new_root(plan)
+        builder = info.new_params()
         if args:
             params_type = info.params_type
             if len(args) == 1 and not kwargs and _is_struct_of(args[0], params_type):
@@ -575,8 +573,7 @@ class Client:
                 target, info.interface_id, info.method_id, wire, streaming=streaming
             )
         runtime.flush()
-        rtype = info._results  # results_type, without the property call once it is known
-        promise = runtime.make_promise(call, rtype if rtype is not None else info.results_type)
+        promise = runtime.make_promise(call, info.results_type)
         if streaming:
             state = self._stream
             if state is None:
@@ -837,19 +834,13 @@ class Promise:
             raise RpcError.from_exception(call.exception)
         if self._stream is not None:
             return None
-        owner = self._owner
-        if owner.released or owner.call.released:  # owner.alive(), without the call
+        if not self._owner.alive():
             raise LocalUsageError("the call's results were already released")
         if self._parent is not None:
             return getattr(self._parent._result(), attribute_name(self._names[-1]))
         reader = self._root_reader
         if reader is None:
-            results = call.results
-            # _bind's common case inlined, as in start_delivery.
-            if type(results) is WireAnyPointerReader and not results.message.caps:
-                wire = results.as_struct()
-            else:
-                wire = _bind(self._runtime, results)
+            wire = _bind(self._runtime, call.results)
             rtype = self._result_type
             reader = rtype.Reader(wire) if rtype is not None else wire
             self._root_reader = reader
@@ -1068,13 +1059,7 @@ def start_delivery(runtime: Runtime, delivery: Delivery) -> Invocation:
     if fn is None or not callable(fn):
         cls = type(server)
         raise RpcError("unimplemented", f"{info.display} is not implemented by {cls.__qualname__}")
-    content = delivery.params
-    # _bind's common case inlined (a received root without capabilities): two calls less.
-    if type(content) is WireAnyPointerReader and not content.message.caps:
-        wire = content.as_struct()
-    else:
-        wire = _bind(runtime, content)
-    params = entry.reader(wire)
+    params = entry.reader(_bind(runtime, delivery.params))
     context = CallContext(runtime, delivery, info, params)
     kwargs: dict[str, Any] = {}
     active: str | None = None
@@ -1144,17 +1129,10 @@ def _results_from(invocation: Invocation, value: object) -> StructBuilder:
     if value is None:
         return cast(StructBuilder, context.results)
     if type(value) in _PLAIN_VALUES:
-        # The common single-field answer: no struct, mapping or tuple to tell apart. The
-        # setter and the results builder are taken without the calls that make them once
-        # they are made (single_setter(), context.results, new_results()).
-        known = info._single
-        setter = known[0] if known is not None else info.single_setter()
+        # The common single-field answer: no struct, mapping or tuple to tell apart.
+        setter = info.single_setter()
         if setter is not None:
-            single = context._results
-            if single is None:
-                plan = info._results_plan
-                single = info.new_results() if plan is None else _new_root(plan)
-                context._results = single
+            single: StructBuilder = context.results
             setter(single, value)
             return single
     rtype = info.results_type
