@@ -264,16 +264,7 @@ class Connection:
     def handle_call(self, msg: Call, size: int) -> None:
         """The peer calls one of our capabilities."""
         answer = self._new_answer(msg.question_id, msg.interface_id, msg.method_id)
-        # _target_cap's common case inlined (a call to an export we hold); anything else,
-        # an unknown export id included, goes through it.
-        import_id = msg.target.import_id
-        export = self.exports._entries.get(import_id) if import_id is not None else None
-        target: Cap
-        if export is not None:
-            target = export.cap
-            target.refs += 1
-        else:
-            target = self._target_cap(msg.target)
+        target = self._target_cap(msg.target)
         caps = self._import_payload(msg.params) if msg.params.cap_table else []
         vat = self.vat
         answer.no_pipelining = msg.no_promise_pipelining
@@ -309,8 +300,7 @@ class Connection:
 
     def handle_return(self, msg: Return) -> None:
         """The peer answers one of our questions."""
-        # The table's dict read directly (questions.get), as in send_call: once per Return.
-        question = self.questions._entries.get(msg.answer_id)
+        question = self.questions.get(msg.answer_id)
         if question is None:
             raise ProtocolViolation(f"Return for unknown question id {msg.answer_id}")
         if question.returned:
@@ -502,11 +492,7 @@ class Connection:
     def _new_answer(self, answer_id: int, interface_id: int, method_id: int) -> Answer:
         if answer_id in self.answers:
             raise ProtocolViolation(f"question id {answer_id} is already in use")
-        vat = self.vat
-        # vat.new_pending, inlined: this runs for every Call received.
-        id_ = vat._next_pending
-        vat._next_pending = id_ + 1
-        pending = PendingCall(id_, interface_id, method_id)
+        pending = self.vat.new_pending(interface_id, method_id)
         answer = Answer(self, answer_id, pending)
         pending.answer = answer
         self.answers[answer_id] = answer
@@ -717,9 +703,8 @@ class Connection:
 
     def send_call(self, call: OutgoingCall, target: MessageTarget) -> None:
         """Ask a question: send ``call`` to ``target`` on this connection."""
-        # len() of the table's dict, not questions.size(): a method call per Call sent.
         if self.waiting_calls or (
-            len(self.questions._entries) >= self.vat.limits.max_questions and self._questions_full()
+            self.questions.size() >= self.vat.limits.max_questions and self._questions_full()
         ):
             self.waiting_calls.append((call, target, self._pin(target)))
             return
@@ -832,8 +817,7 @@ class Connection:
                     require_early_cancellation_workaround=False,
                 )
             )
-        # The table's dict read directly (questions.get): this runs for every Return.
-        if question.returned and self.questions._entries.get(question.id) is question:
+        if question.returned and self.questions.get(question.id) is question:
             self.forget_question(question)
             if self.waiting_calls:
                 self.flush_waiting_calls()

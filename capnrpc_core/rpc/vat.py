@@ -249,10 +249,7 @@ class Vat:
         """
         if target.refs <= 0:
             self._check_live(target)  # raises
-        # new_pending, inlined: a call costs about as much as what it does.
-        id_ = self._next_pending
-        self._next_pending = id_ + 1
-        pending = PendingCall(id_, interface_id, method_id)
+        pending = self.new_pending(interface_id, method_id)
         pending.watched_by_app = True
         content, caps = _split_payload(params)
         size = 0
@@ -338,10 +335,7 @@ class Vat:
         """Answer ``delivery`` with ``results`` (a wire pointer; its caps are taken over)."""
         self._finish_delivery(delivery)
         content, caps = _split_payload(results)
-        as_reader = getattr(content, "as_reader", None)  # _as_reader(content), inlined
-        if as_reader is not None:
-            content = as_reader()
-        self.settle(delivery.pending, results=content, caps=caps)
+        self.settle(delivery.pending, results=_as_reader(content), caps=caps)
         if self._queue:
             self.run_queue()
 
@@ -499,13 +493,10 @@ class Vat:
         call.streaming = streaming
         if streaming:
             target.stream_busy = True
-        ids = self._next_ids  # _new_id("delivery"), inlined on the hot path
-        id_ = ids["delivery"]
-        ids["delivery"] = id_ + 1
-        delivery = Delivery(id_, target, call)
-        target.refs += 1  # add_ref
+        delivery = Delivery(self._new_id("delivery"), target, call)
+        self.add_ref(target)
         call.pending.delivery = delivery
-        self._events.append(DeliverCall(delivery))  # _emit, inlined on the hot path
+        self._emit(DeliverCall(delivery))
 
     def _finish_delivery(self, delivery: Delivery, failure: RpcException | None = None) -> None:
         if delivery.done:
@@ -580,7 +571,7 @@ class Vat:
             pending.forward_to = None
             self._copy_outcome(pending, forward)
         if pending.watched_by_app:
-            self._events.append(CallReturned(pending))  # _emit, inlined on the hot path
+            self._emit(CallReturned(pending))
         elif answer is None:
             self.release_results(pending)
 
