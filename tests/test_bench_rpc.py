@@ -1,4 +1,4 @@
-"""bench/rpc.py runs end to end: both layouts, the tables, and the last line others read."""
+"""bench/rpc.py and bench/trio_floor.py run end to end: what they print, and the last line."""
 
 from __future__ import annotations
 
@@ -40,3 +40,21 @@ def test_both_layouts_print_a_table_and_the_worst_ratio() -> None:
     last = re.fullmatch(r"min_ratio_vs_pycapnp (\d+\.\d+)", lines[-1])
     assert last is not None
     assert float(last.group(1)) == pytest.approx(min(ratios), abs=0.0011)
+
+
+def test_trio_floor_prints_both_round_trips_and_the_share() -> None:
+    script = BENCH.with_name("trio_floor.py")
+    proc = subprocess.run(
+        [sys.executable, str(script), "0.2"], capture_output=True, text=True, timeout=100
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    bare = re.fullmatch(r"bare trio tasks: (\d+\.\d) us a round trip", lines[0])
+    ours = re.fullmatch(r"capnrpc_trio: +(\d+\.\d) us a round trip", lines[1])
+    share = re.fullmatch(r"trio_share_of_round_trip (\d\.\d{3})", lines[2])
+    assert bare is not None and ours is not None and share is not None, proc.stdout
+    # Our round trip does everything the bare tasks do and a protocol on top.
+    assert 0 < float(bare.group(1)) < float(ours.group(1))
+    assert float(share.group(1)) == pytest.approx(
+        float(bare.group(1)) / float(ours.group(1)), abs=0.002
+    )
