@@ -1,7 +1,8 @@
-"""bench/rpc.py and bench/trio_floor.py run end to end: what they print, and the last line."""
+"""The bench scripts run end to end: rpc.py, trio_floor.py, socket_cores.py print what they say."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -58,3 +59,24 @@ def test_trio_floor_prints_both_round_trips_and_the_share() -> None:
     assert float(share.group(1)) == pytest.approx(
         float(bare.group(1)) / float(ours.group(1)), abs=0.002
     )
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="compares threads spread over two cores with one core: needs two usable cores",
+)
+def test_socket_cores_prints_both_placements_and_their_ratio() -> None:
+    script = BENCH.with_name("socket_cores.py")
+    proc = subprocess.run(
+        [sys.executable, str(script), "300"], capture_output=True, text=True, timeout=100
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    walls = []
+    for line, name in zip(lines, ("spread", "one core"), strict=False):
+        found = re.fullmatch(rf"{name}: +(\d+\.\d) us a call, +(\d+\.\d) us of CPU a call", line)
+        assert found is not None, proc.stdout
+        walls.append(float(found.group(1)))
+    last = re.fullmatch(r"spread_over_one_core (\d+\.\d{3})", lines[2])
+    assert last is not None and len(walls) == 2 and min(walls) > 0
+    assert float(last.group(1)) == pytest.approx(walls[0] / walls[1], rel=0.01)
