@@ -464,13 +464,15 @@ _CAP_KINDS = tuple(CapKind)
 
 # Note [canonical layout]
 # ~~~~~~~~~~~~~~~~~~~~~~~
-# A Call to an import and a Return with results, without capabilities, laid out as
-# ``_frame_call`` and ``_frame_return`` write them (each struct right after the pointer to it,
-# in field order, as a builder that makes them in that order does), have every pointer before
-# the content at a fixed place with a fixed value. ``decode_fast`` first compares those words to
-# the constants below, with one unpack for the head and one for the rest, and on a match makes
-# the message from the fields alone: the same value, and the same charge to the traversal
-# budget, as the step-by-step path below (which any other layout takes).
+# A Call to an import or to a promised answer one field deep (a pipelined call) and a Return
+# with results, without capabilities, laid out as ``_frame_call`` and ``_frame_return`` write
+# them (each struct right after the pointer to it, in field order, as a builder that makes them
+# in that order does), have every pointer before the content at a fixed place with a fixed
+# value. ``decode_fast`` first compares those words to the constants below, with one unpack for
+# the head and one or two for the rest, and on a match makes the message from the fields alone:
+# the same value, and the same charge to the traversal budget, as the step-by-step path below
+# (which any other layout takes). A Return whose results carry capabilities has the same fixed
+# words up to its Payload; only the cap table, after the content, is then read step by step.
 _CANON_HEAD = struct.Struct("<QH6xQ")  # root pointer, Message.which, the pointer in Message
 _CANON_ROOT = (1 | 1 << 16) << 32  # Message: 1 data word, 1 pointer, right after the root
 _CANON_CALL_PTR = (3 | 3 << 16) << 32  # Call: 3 data words, 3 pointers, right after
@@ -487,6 +489,17 @@ _CANON_CALL_WORDS = 2 + 6 + 2 + 2
 _CANON_RETURN = struct.Struct("<IBxH8xQ8xQ")
 _CANON_RESULTS_PTR = (2 << 16) << 32  # Payload: 2 pointers, right after
 _CANON_RETURN_WORDS = 2 + 3 + 2
+# A pipelined Call (to a promised answer one pointer field deep) has four words more, between
+# the MessageTarget and the Payload (``_answer_words``). From word 10: MessageTarget's pointer;
+# the PromisedAnswer's data and transform pointer; the list's tag; its one Op; the Payload's
+# capTable (content skipped).
+_CANON_ANSWER = struct.Struct("<QI4xQQI4x8xQ")
+_CANON_ANSWER_PTR = (1 | 1 << 16) << 32  # PromisedAnswer, 1 + 1 words, right after
+_CANON_TRANSFORM_PTR = 1 | (7 | 1 << 3) << 32  # composite list of 1 word, right after
+_CANON_TRANSFORM_TAG = 1 << 2 | 1 << 32  # 1 element of 1 data word
+_CANON_PIPELINED_PARAMS_PTR = 7 << 2 | (2 << 16) << 32  # Payload: 2 pointers, 7 words on
+# Those of a Call to an import, plus the PromisedAnswer and its list with the tag.
+_CANON_PIPELINED_WORDS = _CANON_CALL_WORDS + 2 + 2
 
 
 def decode_fast(reader: MessageReader) -> Message | None:
@@ -503,21 +516,25 @@ def decode_fast(reader: MessageReader) -> Message | None:
                 qid, method, send_to, iface, flags, tptr, pptr, import_id, tag, table = (
                     _CANON_CALL.unpack_from(seg, 24)
                 )
-                if (
-                    tptr == _CANON_TARGET_PTR
-                    and pptr == _CANON_PARAMS_PTR
-                    and not tag
-                    and not table
-                    and send_to <= 2
-                    and reader._budget >= _CANON_CALL_WORDS
-                ):
-                    reader._budget -= _CANON_CALL_WORDS
+                target: MessageTarget | None = None
+                if tptr == _CANON_TARGET_PTR and send_to <= 2:
+                    if not tag:
+                        if pptr == _CANON_PARAMS_PTR and not table:
+                            target = MessageTarget(import_id)
+                            content, charge = 88, _CANON_CALL_WORDS
+                    elif tag == 1 and pptr == _CANON_PIPELINED_PARAMS_PTR and n >= 136:
+                        answer = _canon_answer(seg)
+                        if answer is not None:
+                            target = MessageTarget(None, answer)
+                            content, charge = 120, _CANON_PIPELINED_WORDS
+                if target is not None and reader._budget >= charge:
+                    reader._budget -= charge
                     return Call(
                         qid,
-                        MessageTarget(import_id),
+                        target,
                         iface,
                         method,
-                        Payload(AnyPointerReader(reader, seg, 88, limit - 3), ()),
+                        Payload(AnyPointerReader(reader, seg, content, limit - 3), ()),
                         _SEND_TO[send_to],
                         bool(flags & 1),  # allow_third_party_tail_call
                         bool(flags & 2),  # no_promise_pipelining
@@ -525,17 +542,20 @@ def decode_fast(reader: MessageReader) -> Message | None:
                     )
             elif which == _RETURN and first == _CANON_RETURN_PTR:
                 answer_id, flags, tag, pptr, table = _CANON_RETURN.unpack_from(seg, 24)
-                if (
-                    not tag
-                    and pptr == _CANON_RESULTS_PTR
-                    and not table
-                    and reader._budget >= _CANON_RETURN_WORDS
-                ):
-                    reader._budget -= _CANON_RETURN_WORDS
+                payload: Payload | None = None
+                if not tag and pptr == _CANON_RESULTS_PTR:
+                    if table:
+                        # The cap table sits after the content: the Payload on is read step by
+                        # step, the words up to it being known.
+                        payload = _fast_payload(reader, seg, 40, _CANON_RETURN_WORDS - 2, limit)
+                    elif reader._budget >= _CANON_RETURN_WORDS:
+                        reader._budget -= _CANON_RETURN_WORDS
+                        payload = Payload(AnyPointerReader(reader, seg, 48, limit - 3), ())
+                if payload is not None:
                     return Return(
                         answer_id,
                         _RESULTS,
-                        Payload(AnyPointerReader(reader, seg, 48, limit - 3), ()),
+                        payload,
                         None,  # exception
                         0,  # other_question_id
                         not flags & 1,  # release_param_caps
@@ -629,6 +649,20 @@ def decode_fast(reader: MessageReader) -> Message | None:
             not second & 1,  # release_result_caps
             not second & 2,  # require_early_cancellation_workaround
         )
+    return None
+
+
+def _canon_answer(seg: Buffer) -> PromisedAnswer | None:
+    """The PromisedAnswer of a canonical pipelined Call, or None if its words are otherwise."""
+    aptr, question_id, transform, list_tag, op, table = _CANON_ANSWER.unpack_from(seg, 80)
+    if (
+        aptr == _CANON_ANSWER_PTR
+        and transform == _CANON_TRANSFORM_PTR
+        and list_tag == _CANON_TRANSFORM_TAG
+        and op & 0xFFFF == 1  # getPointerField
+        and not table  # the Payload's capTable
+    ):
+        return PromisedAnswer(question_id, (op >> 16,))
     return None
 
 

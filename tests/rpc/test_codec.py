@@ -151,6 +151,14 @@ VERBATIM_CASES: list[Message] = [
         results=Payload(_builder_params(2), (CapDescriptor(CapKind.SENDER_HOSTED, 3),)),
         release_param_caps=False,
     ),
+    Call(
+        10,
+        MessageTarget(promised_answer=PromisedAnswer(2**32 - 1, (65535,))),
+        1,
+        2,
+        Payload(_builder_params(3, text="p")),
+        only_promise_pipeline=True,
+    ),
 ]
 
 
@@ -269,8 +277,8 @@ def test_fast_decoding_agrees_with_the_generic_decoder_on_mutated_frames(
     _decode_both(bytes(data))
 
 
-# Frames in the canonical layout (Note [canonical layout]): a Call to an import and Returns
-# with results, none with capabilities, null content included.
+# Frames in the canonical layout (Note [canonical layout]): a Call to an import or to a promised
+# answer one field deep, and Returns with results, none with capabilities, null content included.
 CANONICAL_FRAMES = [
     encode_message(m)
     for m in [
@@ -278,10 +286,14 @@ CANONICAL_FRAMES = [
         Call(
             3, MessageTarget(import_id=2**32 - 1), 5, 6, Payload(None), no_promise_pipelining=True
         ),
+        VERBATIM_CASES[9],
+        Call(11, MessageTarget(promised_answer=PromisedAnswer(0, (0,))), 5, 6, Payload(None)),
         VERBATIM_CASES[6],
         VERBATIM_CASES[7],
     ]
 ]
+# A Return with capabilities: its fixed words are read at once, its cap table step by step.
+CANONICAL_HEAD_FRAMES = [encode_message(VERBATIM_CASES[8])]
 
 
 @pytest.mark.parametrize("frame", CANONICAL_FRAMES)
@@ -298,7 +310,7 @@ def test_canonical_frames_are_decoded_from_their_fixed_words(
     _decode_both(frame)
 
 
-@pytest.mark.parametrize("frame", CANONICAL_FRAMES)
+@pytest.mark.parametrize("frame", CANONICAL_FRAMES + CANONICAL_HEAD_FRAMES)
 def test_canonical_decoding_agrees_with_the_generic_decoder_on_every_byte_changed(
     frame: bytes,
 ) -> None:
