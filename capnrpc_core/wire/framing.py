@@ -113,6 +113,22 @@ def _probe(view: memoryview, start: int, limits: ReadLimits) -> int:
     return header + (words << 3)
 
 
+def _one_segment(data: bytes | memoryview, start: int, max_words: int) -> int:
+    """Size of the one-segment frame of at most ``max_words`` words complete at ``start``, or 0.
+
+    The common frame, taken without _probe's limit checks one by one: ``max_words`` folds them
+    (FrameDecoder._max_single_words).
+    """
+    if len(data) - start < _MIN_HEADER:
+        return 0
+    words: int
+    count_minus_one, words = _FIRST_WORD.unpack_from(data, start)
+    size = _MIN_HEADER + (words << 3)
+    if count_minus_one or words > max_words or start + size > len(data):
+        return 0
+    return size
+
+
 def _split(view: memoryview, start: int) -> list[memoryview]:
     """Segments of the frame at ``start``, whose table _probe has already accepted."""
     count = _U32.unpack_from(view, start)[0] + 1
@@ -173,10 +189,24 @@ class FrameDecoder:
     which keeps the cost linear in the bytes fed however they are chunked.
     """
 
-    __slots__ = ("_closed", "_failure", "_limits", "_need", "_pending", "_pending_size")
+    __slots__ = (
+        "_closed",
+        "_failure",
+        "_limits",
+        "_max_single_words",
+        "_need",
+        "_pending",
+        "_pending_size",
+    )
 
     def __init__(self, limits: ReadLimits = DEFAULT_LIMITS) -> None:
         self._limits = limits
+        # The words a one-segment frame may hold within every limit _probe checks (-1: none).
+        self._max_single_words = (
+            min(limits.traversal_limit_words, (limits.max_frame_bytes - _MIN_HEADER) >> 3)
+            if limits.max_segments > 1
+            else -1
+        )
         self._pending: list[bytes | memoryview] = []
         self._pending_size = 0
         # Bytes the pending frame must reach before it is worth looking at again.
@@ -200,16 +230,10 @@ class FrameDecoder:
         if self._failure is not None:
             raise DecodeError(f"stream already failed to decode: {self._failure}")
         chunk = data if isinstance(data, bytes) else _readonly_view(data).tobytes()
-        if not self._pending_size and len(chunk) >= _MIN_HEADER:
+        if not self._pending_size:
             # The common case: the chunk is exactly one whole one-segment frame within limits.
-            count_minus_one, words = _FIRST_WORD.unpack_from(chunk, 0)
-            if (
-                not count_minus_one
-                and len(chunk) == _MIN_HEADER + (words << 3)
-                and words <= self._limits.traversal_limit_words
-                and len(chunk) <= self._limits.max_frame_bytes
-                and self._limits.max_segments > 1
-            ):
+            size = _one_segment(chunk, 0, self._max_single_words)
+            if size and size == len(chunk):
                 return [[memoryview(chunk)[_MIN_HEADER:]]]
         try:
             return self._feed(chunk)
@@ -242,7 +266,13 @@ class FrameDecoder:
             else:
                 self._pending = [joined]
                 self._need = abs(size)
+        single = self._max_single_words
         while pos < end:
+            size = _one_segment(view, pos, single)
+            if size:
+                messages.append([view[pos + _MIN_HEADER : pos + size]])
+                pos += size
+                continue
             size = _probe(view, pos, limits)
             if size < 0 or pos + size > end:
                 self._pending = [view[pos:]]

@@ -230,6 +230,31 @@ def test_frame_byte_limit_is_exact_and_configurable() -> None:
         decode_frame(encode_frame([bytes(8), bytes(48)]), limits)
 
 
+@pytest.mark.parametrize(
+    ("limits", "words", "error"),
+    [
+        (ReadLimits(max_frame_bytes=64), 7, "frame is 72 bytes, above max_frame_bytes=64"),
+        (ReadLimits(traversal_limit_words=7), 7, "8 words of segments, above the traversal"),
+        (ReadLimits(max_segments=2), 7, None),
+        (ReadLimits(max_segments=1), 0, "frame has 1 segments; at most 0 are accepted"),
+    ],
+)
+def test_one_segment_frames_in_one_feed_meet_every_limit(
+    limits: ReadLimits, words: int, error: str | None
+) -> None:
+    # One-segment frames back to back are taken without _probe; each limit still holds exactly.
+    decoder = FrameDecoder(limits)
+    at_limit = [bytes(8 * words), bytes(8)]
+    data = b"".join(encode_frame([s]) for s in at_limit)
+    if error is None:
+        assert [[bytes(v) for v in m] for m in decoder.feed(data)] == [[s] for s in at_limit]
+        return
+    if words:
+        assert len(decoder.feed(data)) == 2
+    with pytest.raises(DecodeError, match=error):
+        decoder.feed(encode_frame([bytes(8)]) + encode_frame([bytes(8 * words + 8)]))
+
+
 def test_frame_byte_limit_counts_the_table() -> None:
     limits = ReadLimits(max_frame_bytes=32)
     # Five segments (a 24-byte table) and one word fill 32 bytes; a sixth segment grows the
