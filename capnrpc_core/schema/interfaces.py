@@ -412,14 +412,13 @@ def _take(runtime: Runtime, entry: object) -> Cap:
 
 def _bind(runtime: Runtime, content: object) -> WireStructReader:
     """A view of a received struct whose cap table is made of :class:`BoundCap` entries."""
-    cls = type(content)
-    # The common case first: a message without capabilities needs no view of its own.
-    if cls is WireAnyPointerReader:
-        root = cast(WireAnyPointerReader, content)
-        if not root.message.caps:
-            return root.as_struct()
-    elif cls is WireStructReader and not cast(WireStructReader, content).message.caps:
-        return cast(WireStructReader, content)
+    # The common case first: a message without capabilities needs no view of its own. (The
+    # exact type tests narrow ``content`` for mypy, where a cast would cost a call.)
+    if type(content) is WireAnyPointerReader:
+        if not content.message.caps:
+            return content.as_struct()
+    elif type(content) is WireStructReader and not content.message.caps:
+        return content
     if content is None:
         return MessageReader([bytes(8)]).get_root_struct()
     if not isinstance(content, WireStructReader | WireAnyPointerReader):

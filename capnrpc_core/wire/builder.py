@@ -171,8 +171,9 @@ class MessageBuilder:
         # A reader over the live segments: it sees later writes and new segments.
         live = self._live
         if live is None:
-            live = MessageReader((), self.caps, _TRUSTED)
-            live.segments = self._segs  # type: ignore[assignment]
+            # Our own segments hold whole words: the reader need not check them.
+            live = MessageReader._from_decoder(self._segs, _TRUSTED)  # type: ignore[arg-type]
+            live.caps = self.caps
             live.live_used = self._used
             self._live = live
         return live
