@@ -34,7 +34,6 @@ explicit: ``promise.cancel()``, or the driver's own cancellation of a wait.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import inspect
 import traceback
@@ -490,8 +489,12 @@ class Client:
         cap = getattr(self, "_cap", None)
         if cap is not None:
             self._cap = None
-            with contextlib.suppress(Exception):
+            # try/except rather than contextlib.suppress: this runs for every client dropped,
+            # a pipelined one per step of a chain.
+            try:  # noqa: SIM105
                 self._runtime.release_later(cap)
+            except Exception:
+                pass
 
     # -- conversions ---------------------------------------------------------------------------
 
