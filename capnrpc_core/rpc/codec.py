@@ -797,10 +797,13 @@ def _root_words(content: object) -> tuple[int, int, bytes | bytearray] | None:
     return data, hi, words
 
 
-def _payload_words(payload: Payload) -> tuple[int, int, int, int, list[bytes | bytearray]] | None:
-    """Content and capTable pointer halves (relative to the Payload) and the words after it."""
+def _payload_words(
+    payload: Payload,
+) -> tuple[int, int, int, int, int, list[bytes | bytearray]] | None:
+    """Content and capTable pointer halves (relative to the Payload), how many words follow it,
+    and a list for the frame: a slot for the caller's head, then those words."""
     content = payload.content
-    parts: list[bytes | bytearray] = []
+    parts: list[bytes | bytearray] = [b""]
     if content is None:
         clo = chi = clen = 0
     else:
@@ -817,7 +820,7 @@ def _payload_words(payload: Payload) -> tuple[int, int, int, int, list[bytes | b
             parts.append(words)
     table = payload.cap_table
     if not table:
-        return clo, chi, 0, 0, parts
+        return clo, chi, 0, 0, clen >> 3, parts
     descs = []
     for desc in table:
         kind = desc.kind
@@ -827,14 +830,14 @@ def _payload_words(payload: Payload) -> tuple[int, int, int, int, list[bytes | b
     count = len(table)
     parts.append(_U64.pack(count << 2 | (1 | 1 << 16) << 32))
     parts.extend(descs)
-    return clo, chi, (clen >> 1) | 1, 7 | (count * 2) << 3, parts
+    return clo, chi, (clen >> 1) | 1, 7 | (count * 2) << 3, (clen >> 3) + 1 + 2 * count, parts
 
 
 def _frame_call(m: Call) -> bytes | None:
     payload = _payload_words(m.params)
     if payload is None:
         return None
-    clo, chi, tlo, thi, parts = payload
+    clo, chi, tlo, thi, body_words, parts = payload
     target = m.target
     import_id = target.import_id
     answer = b""
@@ -844,8 +847,7 @@ def _frame_call(m: Call) -> bytes | None:
         import_id = 0
         answer = _answer_words(target.promised_answer)  # type: ignore[arg-type]
     extra = len(answer) // 8
-    body = b"".join(parts)
-    words = 13 + extra + len(body) // 8
+    words = 13 + extra + body_words
     flags = (
         m.allow_third_party_tail_call | m.no_promise_pipelining << 1 | m.only_promise_pipeline << 2
     )
@@ -865,7 +867,9 @@ def _frame_call(m: Call) -> bytes | None:
     # fmt: on
     if answer:
         head = head[:-16] + answer + head[-16:]
-    return head + body if body else head
+    # One join: the payload's words are copied once, straight into the frame.
+    parts[0] = head
+    return b"".join(parts)
 
 
 def _answer_words(answer: PromisedAnswer) -> bytes:
@@ -889,9 +893,8 @@ def _frame_return(m: Return) -> bytes | None:
     payload = _payload_words(m.results)
     if payload is None:
         return None
-    clo, chi, tlo, thi, parts = payload
-    body = b"".join(parts)
-    words = 8 + len(body) // 8
+    clo, chi, tlo, thi, body_words, parts = payload
+    words = 8 + body_words
     flags = (not m.release_param_caps) | m.no_finish_needed << 1
     # fmt: off
     head = _RETURN_FRAME.pack(
@@ -903,4 +906,5 @@ def _frame_return(m: Return) -> bytes | None:
         clo, chi, tlo, thi,  # Payload
     )
     # fmt: on
-    return head + body if body else head
+    parts[0] = head
+    return b"".join(parts)

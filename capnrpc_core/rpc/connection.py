@@ -87,6 +87,10 @@ _RESULTS = ReturnKind.RESULTS
 _EXCEPTION = ReturnKind.EXCEPTION
 _CALLER = SendResultsTo.CALLER
 _YOURSELF = SendResultsTo.YOURSELF
+_SENDER_HOSTED = CapKind.SENDER_HOSTED
+_SENDER_PROMISE = CapKind.SENDER_PROMISE
+# The cap-table entries that hold an export (released with the answer).
+_EXPORTED = frozenset({_SENDER_HOSTED, _SENDER_PROMISE})
 
 
 class ExportLimitReached(Exception):
@@ -662,7 +666,7 @@ class Connection:
             export = self.exports.get(export_id)
             assert export is not None
             export.remote_refs += 1
-            kind = CapKind.SENDER_PROMISE if export.is_promise else CapKind.SENDER_HOSTED
+            kind = _SENDER_PROMISE if export.is_promise else _SENDER_HOSTED
             return CapDescriptor(kind, export_id)
         if len(self.exports) >= vat.limits.max_exports:
             raise ExportLimitReached
@@ -673,8 +677,8 @@ class Connection:
         self.exports_by_cap[cap] = export_id
         if is_promise:
             vat.watch_export(self, export_id, cap)
-            return CapDescriptor(CapKind.SENDER_PROMISE, export_id)
-        return CapDescriptor(CapKind.SENDER_HOSTED, export_id)
+            return CapDescriptor(_SENDER_PROMISE, export_id)
+        return CapDescriptor(_SENDER_HOSTED, export_id)
 
     def describe_all(
         self, caps: Sequence[Cap | None]
@@ -691,7 +695,7 @@ class Connection:
                     continue
                 desc = self.describe(cap)
                 descs.append(desc)
-                if desc.kind in (CapKind.SENDER_HOSTED, CapKind.SENDER_PROMISE):
+                if desc.kind in _EXPORTED:
                     exports.append(desc.id)
         except ExportLimitReached:
             for export_id in exports:

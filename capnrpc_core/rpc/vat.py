@@ -290,7 +290,8 @@ class Vat:
         if call.released:
             raise LocalUsageError("the call's results were already released")
         cap = self.pipeline_cap(call, tuple(path))
-        self.run_queue()
+        if self._queue:
+            self.run_queue()
         return cap
 
     def cancel(self, call: PendingCall) -> None:

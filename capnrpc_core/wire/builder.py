@@ -112,7 +112,7 @@ class MessageBuilder:
         """
         words = data_words + pointer_count
         if (
-            not 0 < words < first_segment_words
+            not 0 <= words < first_segment_words
             or not 0 <= data_words <= 0xFFFF
             or not 0 <= pointer_count <= 0xFFFF
         ):
@@ -126,6 +126,11 @@ class MessageBuilder:
         msg._live = None
         msg.caps = []
         msg.keep_cap_indexes = False
+        if not words:
+            # An empty struct (the params of a method without any) takes no words: its
+            # pointer says so, as init_root writes it.
+            _pack_pair(seg, 0, _EMPTY_STRUCT_LO, 0)
+            return StructBuilder(msg, 0, seg, 0, 0, 0, 0)
         _pack_pair(seg, 0, 0, data_words | pointer_count << 16)  # the root struct right after
         dsize = data_words * 8
         return StructBuilder(msg, 0, seg, 8, dsize, 8 + dsize, pointer_count)
@@ -171,8 +176,9 @@ class MessageBuilder:
         # A reader over the live segments: it sees later writes and new segments.
         live = self._live
         if live is None:
-            live = MessageReader((), self.caps, _TRUSTED)
-            live.segments = self._segs  # type: ignore[assignment]
+            # Our own segments hold whole words: the reader need not check them.
+            live = MessageReader._from_decoder(self._segs, _TRUSTED)  # type: ignore[arg-type]
+            live.caps = self.caps
             live.live_used = self._used
             self._live = live
         return live

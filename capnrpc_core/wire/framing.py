@@ -31,6 +31,13 @@ _MIN_HEADER = 8
 def encode_frame(segments: Sequence[bytes | bytearray | memoryview]) -> bytes:
     """Serialise segments as one stream frame (segment table followed by the segments)."""
     count = len(segments)
+    if count == 1 and type(segments[0]) is bytes:
+        # Nearly every message the RPC layer frames this way (a Finish, a Release) is one
+        # segment of bytes: its table is one word, with no padding and nothing to cast.
+        only = segments[0]
+        nbytes = len(only)
+        if not nbytes & 7 and nbytes >> 3 <= _MAX_U32:
+            return _FIRST_WORD.pack(0, nbytes >> 3) + only
     if count == 0:
         raise LocalUsageError("cannot frame a message with no segments")
     if count > _MAX_U32:
