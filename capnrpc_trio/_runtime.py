@@ -25,6 +25,13 @@ after the first direct write of a task's turn; it is written when the task parks
 driver (awaiting a promise, a reader waiting for input) or, failing that, by the service task,
 which is woken for it. A long burst leaves in slices of ``WRITE_SLICE`` messages, as they are
 made (Note [write slices] in capnrpc_core.driver).
+
+Input that answered a waiting caller is the exception: what it made (the Finish for results
+that hold capabilities) is not written when the reader parks, but held for the task it woke,
+whose next message takes it along in the same write (a pipelined chain then costs the peer one
+read fewer). That task, when it resumes, wakes the service task, which runs only after the
+task's turn is over and writes whatever is still held, so the Finish never waits for a call
+that is not coming.
 """
 
 from __future__ import annotations
@@ -193,6 +200,10 @@ class TrioVat:
         self._burst = False
         # A flush asked for while corked: the corked task drains before it lets go.
         self._drain_wanted = False
+        # Callers woken by answers so far, and whether a reader held its output back for the
+        # task it woke (Note [output batching]).
+        self._wakes = 0
+        self._held = False
         self.frame_observer: FrameObserver | None = None
         self.closed = False
 
@@ -288,6 +299,7 @@ class TrioVat:
 
     def _flush_output(self) -> None:
         """Write every connection's held-back output."""
+        self._held = False
         dirty = self._dirty
         if dirty:
             self._dirty = []
@@ -302,12 +314,19 @@ class TrioVat:
 
     def _received(self, tc: TrioConnection, data: bytes) -> None:
         """Feed what ``tc`` received, run the plain methods it called, write the answers."""
+        wakes = self._wakes
         self._corked += 1
         try:
             receive(self.vat, tc.core, data, tc._bootstrap)
             self._process()
         finally:
             self._corked -= 1
+        if self._wakes != wakes and self._dirty:
+            # An answer woke a caller: what the input made (a Finish) waits for that task's
+            # next message, or for the service task it wakes (Note [output batching]).
+            self._held = True
+            self._burst = False
+            return
         self._parking()
 
     def _process(self) -> None:
@@ -370,10 +389,16 @@ class TrioVat:
             return _ABORT_SUCCEEDED
 
         await _wait_task_rescheduled(abort)
+        if self._held:
+            # Woken by a reader that held its output back for us: it goes with our next
+            # message, or else from the service task, which runs after this turn.
+            self._held = False
+            self._service.wake()
 
     def _wake_waiters(self, call: PendingCall) -> None:
         tasks = self._waiters.pop(call, None)
         if tasks is not None:
+            self._wakes += 1
             for task in tasks:
                 _reschedule(task)
 

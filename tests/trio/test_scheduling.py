@@ -8,6 +8,7 @@ thread get their releases carried out.
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from typing import Any
@@ -16,6 +17,8 @@ import pytest
 import trio
 
 from capnrpc_core import RpcError
+from capnrpc_core.rpc.codec import decode_message
+from capnrpc_core.wire import FrameDecoder, MessageReader
 from capnrpc_trio import _connection
 from tests.rpc.harness import table_sizes, tables_empty
 from tests.services import CounterImpl
@@ -79,6 +82,70 @@ async def test_calls_nobody_awaits_still_go_out() -> None:
             assert seen == [0, 1, 2, 3, 4]
             assert [(await promise).value for promise in promises] == [1, 2, 3, 4, 5]
             held.cancel()
+
+
+def _messages(data: bytes) -> list[str]:
+    """The kinds of the messages in one write."""
+    return [
+        type(decode_message(MessageReader(segments))).__name__
+        for segments in FrameDecoder().feed(data)
+    ]
+
+
+def _spy_writes(monkeypatch: pytest.MonkeyPatch, fd: int) -> list[bytes]:
+    """What the driver writes to ``fd`` from now on, one entry per ``os.write``."""
+    writes: list[bytes] = []
+    write = os.write
+
+    def spy(target: int, data: Any) -> int:
+        if target == fd:
+            writes.append(bytes(data))
+        return write(target, data)
+
+    monkeypatch.setattr(_connection.os, "write", spy)
+    return writes
+
+
+async def test_the_finish_an_answer_calls_for_goes_with_the_next_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with deadline():
+        async with open_pair() as p:
+            echo = p.conn.bootstrap(rpctest.Echo)
+            # The second call carries the bootstrap's Finish: nothing is held back after it.
+            for value in (1, 2):
+                assert (await echo.ping(value)).value == value + 1
+            assert p.conn._fd is not None
+            writes = _spy_writes(monkeypatch, p.conn._fd)
+            # Results with a capability: the server keeps the answer until our Finish, which
+            # the client's reader holds back for the task it wakes.
+            same = (await echo.getSelf()).self
+            assert (await echo.ping(3)).value == 4
+            assert [_messages(data) for data in writes] == [["Call"], ["Finish", "Call"]]
+            same.release()
+
+
+async def test_a_held_finish_goes_out_when_the_woken_task_sends_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with deadline():
+        async with open_pair() as p:
+            echo = p.conn.bootstrap(rpctest.Echo)
+            # The second call carries the bootstrap's Finish: nothing is held back after it.
+            for value in (1, 2):
+                assert (await echo.ping(value)).value == value + 1
+            assert p.conn._fd is not None
+            writes = _spy_writes(monkeypatch, p.conn._fd)
+            # The promise and its results stay referenced: no finalizer wakes the service task
+            # for a release, so only the woken task can see that the Finish is written.
+            promise = echo.getSelf()
+            results = await promise
+            # This task makes no call now: the service task writes the Finish alone.
+            (server_conn,) = p.listener.connections
+            await settle(lambda: not server_conn.core.answers)
+            assert [_messages(data) for data in writes] == [["Call"], ["Finish"]]
+            results.self.release()
+            del promise
 
 
 async def test_a_full_socket_is_drained_by_the_writer_task(monkeypatch: pytest.MonkeyPatch) -> None:
