@@ -222,6 +222,8 @@ def encode_message(message: Message) -> bytes:
         frame = _frame_call(message)  # type: ignore[arg-type]
     elif kind is Return and message.kind == _RESULTS:  # type: ignore[union-attr]
         frame = _frame_return(message)  # type: ignore[arg-type]
+    elif kind is Finish:
+        return _frame_finish(message)  # type: ignore[arg-type]
     if frame is not None:
         return frame
     return encode_frame(encode_segments(message))
@@ -236,8 +238,9 @@ def encode_segments(message: Message) -> list[bytes]:
         return _fast_return(message)  # type: ignore[arg-type]
     if kind is Finish:
         f: Finish = message  # type: ignore[assignment]
-        flags = (not f.release_result_caps) | (not f.require_early_cancellation_workaround) << 1
-        return [_FINISH_WORDS.pack(0, 1 | 1 << 16, _FINISH, 0, 0, 0, 1, f.question_id, flags)]
+        return [
+            _FINISH_WORDS.pack(0, 1 | 1 << 16, _FINISH, 0, 0, 0, 1, f.question_id, _finish_flags(f))
+        ]
     if kind is Release:
         r: Release = message  # type: ignore[assignment]
         return [_FINISH_WORDS.pack(0, 1 | 1 << 16, _RELEASE, 0, 0, 0, 1, r.id, r.reference_count)]
@@ -763,6 +766,7 @@ _NONE = CapKind.NONE
 # (a reader from a received message, several segments, a capability descriptor that needs a
 # pointer) goes through the builder.
 _CALL_FRAME = struct.Struct("<II" + _CALL_WORDS.format[1:] + "iIiI")
+_FINISH_FRAME = struct.Struct("<II" + _FINISH_WORDS.format[1:])
 _RETURN_FRAME = struct.Struct("<II" + _RETURN_WORDS.format[1:] + "iIiI")
 _DESC_WORDS = struct.Struct("<HxxIQ")
 
@@ -908,3 +912,19 @@ def _frame_return(m: Return) -> bytes | None:
     # fmt: on
     parts[0] = head
     return b"".join(parts)
+
+
+def _frame_finish(m: Finish) -> bytes:
+    # A Finish's four words (root pointer, Message, Finish) never vary in layout: framed with
+    # one pack, without a segment list and encode_frame.
+    # fmt: off
+    return _FINISH_FRAME.pack(
+        0, _FINISH_WORDS.size >> 3,  # frame: one segment
+        0, 1 | 1 << 16, _FINISH, 0, 0, 0, 1, m.question_id, _finish_flags(m),
+    )
+    # fmt: on
+
+
+def _finish_flags(m: Finish) -> int:
+    """Finish's two booleans (both default true, so stored inverted)."""
+    return (not m.release_result_caps) | (not m.require_early_cancellation_workaround) << 1
