@@ -222,6 +222,8 @@ def encode_message(message: Message) -> bytes:
         frame = _frame_call(message)  # type: ignore[arg-type]
     elif kind is Return and message.kind == _RESULTS:  # type: ignore[union-attr]
         frame = _frame_return(message)  # type: ignore[arg-type]
+    elif kind is Finish:
+        return _frame_finish(message)  # type: ignore[arg-type]
     if frame is not None:
         return frame
     return encode_frame(encode_segments(message))
@@ -236,8 +238,9 @@ def encode_segments(message: Message) -> list[bytes]:
         return _fast_return(message)  # type: ignore[arg-type]
     if kind is Finish:
         f: Finish = message  # type: ignore[assignment]
-        flags = (not f.release_result_caps) | (not f.require_early_cancellation_workaround) << 1
-        return [_FINISH_WORDS.pack(0, 1 | 1 << 16, _FINISH, 0, 0, 0, 1, f.question_id, flags)]
+        return [
+            _FINISH_WORDS.pack(0, 1 | 1 << 16, _FINISH, 0, 0, 0, 1, f.question_id, _finish_flags(f))
+        ]
     if kind is Release:
         r: Release = message  # type: ignore[assignment]
         return [_FINISH_WORDS.pack(0, 1 | 1 << 16, _RELEASE, 0, 0, 0, 1, r.id, r.reference_count)]
@@ -763,6 +766,12 @@ _NONE = CapKind.NONE
 # (a reader from a received message, several segments, a capability descriptor that needs a
 # pointer) goes through the builder.
 _CALL_FRAME = struct.Struct("<II" + _CALL_WORDS.format[1:] + "iIiI")
+# A pipelined Call: the same words up to the MessageTarget; its PromisedAnswer and the Payload's
+# two pointers follow (_ANSWER_ONE_STEP is the usual one-field transform, in one pack).
+_CALL_FRAME_HEAD = struct.Struct("<II" + _CALL_WORDS.format[1:])
+_ANSWER_ONE_STEP = struct.Struct("<QQQQ")
+_PAYLOAD_POINTERS = struct.Struct("<iIiI")
+_FINISH_FRAME = struct.Struct("<II" + _FINISH_WORDS.format[1:])
 _RETURN_FRAME = struct.Struct("<II" + _RETURN_WORDS.format[1:] + "iIiI")
 _DESC_WORDS = struct.Struct("<HxxIQ")
 
@@ -840,35 +849,44 @@ def _frame_call(m: Call) -> bytes | None:
     clo, chi, tlo, thi, body_words, parts = payload
     target = m.target
     import_id = target.import_id
-    answer = b""
-    if import_id is None:
-        # The PromisedAnswer (and its transform) go between the target and the Payload, where
-        # the generic encoder puts them.
-        import_id = 0
-        answer = _answer_words(target.promised_answer)  # type: ignore[arg-type]
-    extra = len(answer) // 8
-    words = 13 + extra + body_words
     flags = (
         m.allow_third_party_tail_call | m.no_promise_pipelining << 1 | m.only_promise_pipeline << 2
     )
-    # fmt: off
-    head = _CALL_FRAME.pack(
-        0, words,  # frame: one segment
-        0, 1 | 1 << 16,
-        _CALL, 0, 0, 0, 3 | 3 << 16,
-        m.question_id, m.method_id, int(m.send_results_to), m.interface_id, flags,
-        2 << 2, 1 | 1 << 16,
-        (3 + extra) << 2, 2 << 16,
-        0, 0,
-        import_id, 1 if answer else 0, 0,
-        0, 1 | 1 << 16 if answer else 0,
-        clo, chi, tlo, thi,  # Payload
-    )
-    # fmt: on
-    if answer:
-        head = head[:-16] + answer + head[-16:]
+    if import_id is not None:
+        # fmt: off
+        parts[0] = _CALL_FRAME.pack(
+            0, 13 + body_words,  # frame: one segment
+            0, 1 | 1 << 16,
+            _CALL, 0, 0, 0, 3 | 3 << 16,
+            m.question_id, m.method_id, int(m.send_results_to), m.interface_id, flags,
+            2 << 2, 1 | 1 << 16,
+            3 << 2, 2 << 16,
+            0, 0,
+            import_id, 0, 0,
+            0, 0,
+            clo, chi, tlo, thi,  # Payload
+        )
+        # fmt: on
+    else:
+        # The PromisedAnswer (and its transform) go between the target and the Payload, where
+        # the generic encoder puts them.
+        answer = _answer_words(target.promised_answer)  # type: ignore[arg-type]
+        extra = len(answer) >> 3
+        # fmt: off
+        head = _CALL_FRAME_HEAD.pack(
+            0, 13 + extra + body_words,
+            0, 1 | 1 << 16,
+            _CALL, 0, 0, 0, 3 | 3 << 16,
+            m.question_id, m.method_id, int(m.send_results_to), m.interface_id, flags,
+            2 << 2, 1 | 1 << 16,
+            (3 + extra) << 2, 2 << 16,
+            0, 0,
+            0, 1, 0,
+            0, 1 | 1 << 16,
+        )
+        # fmt: on
+        parts[0:1] = head, answer, _PAYLOAD_POINTERS.pack(clo, chi, tlo, thi)
     # One join: the payload's words are copied once, straight into the frame.
-    parts[0] = head
     return b"".join(parts)
 
 
@@ -878,6 +896,11 @@ def _answer_words(answer: PromisedAnswer) -> bytes:
     if not transform:
         return _U64.pack(answer.question_id) + bytes(8)
     count = len(transform)
+    if count == 1:
+        # A call on a field of the results (the usual pipelined call): one pack.
+        return _ANSWER_ONE_STEP.pack(
+            answer.question_id, 1 | (7 | 1 << 3) << 32, 1 << 2 | 1 << 32, 1 | transform[0] << 16
+        )
     return b"".join(
         [
             _U64.pack(answer.question_id),
@@ -908,3 +931,19 @@ def _frame_return(m: Return) -> bytes | None:
     # fmt: on
     parts[0] = head
     return b"".join(parts)
+
+
+def _frame_finish(m: Finish) -> bytes:
+    # A Finish's four words (root pointer, Message, Finish) never vary in layout: framed with
+    # one pack, without a segment list and encode_frame.
+    # fmt: off
+    return _FINISH_FRAME.pack(
+        0, _FINISH_WORDS.size >> 3,  # frame: one segment
+        0, 1 | 1 << 16, _FINISH, 0, 0, 0, 1, m.question_id, _finish_flags(m),
+    )
+    # fmt: on
+
+
+def _finish_flags(m: Finish) -> int:
+    """Finish's two booleans (both default true, so stored inverted)."""
+    return (not m.release_result_caps) | (not m.require_early_cancellation_workaround) << 1

@@ -814,13 +814,9 @@ class Connection:
             if question.pipeline_caps:
                 return
             question.finish_sent = True
-            self.send(
-                Finish(
-                    question.id,
-                    release_result_caps=not question.returned,
-                    require_early_cancellation_workaround=False,
-                )
-            )
+            # Positional (releaseResultCaps, requireEarlyCancellationWorkaround): a dataclass
+            # takes keywords markedly slower.
+            self.send(Finish(question.id, not question.returned, False))
         if question.returned and self.questions.get(question.id) is question:
             self.forget_question(question)
             if self.waiting_calls:

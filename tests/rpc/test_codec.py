@@ -159,6 +159,10 @@ VERBATIM_CASES: list[Message] = [
         Payload(_builder_params(3, text="p")),
         only_promise_pipeline=True,
     ),
+    Finish(0),
+    Finish(7, release_result_caps=False, require_early_cancellation_workaround=False),
+    Finish(2**32 - 1, release_result_caps=False, require_early_cancellation_workaround=True),
+    Finish(3, release_result_caps=True, require_early_cancellation_workaround=False),
 ]
 
 
@@ -167,13 +171,12 @@ def test_verbatim_frames_equal_the_generic_encoder(message: Message) -> None:
     frame = encode_message(message)
     assert frame == encode_frame(generic_segments(message))
     # The fast path was taken: the payload went through no builder.
-    assert (
-        codec._frame_call(message)
-        if isinstance(message, Call)
-        else codec._frame_return(
-            message  # type: ignore[arg-type]
-        )
-    )
+    if isinstance(message, Call):
+        assert codec._frame_call(message)
+    elif isinstance(message, Finish):
+        assert codec._frame_finish(message) == frame
+    else:
+        assert codec._frame_return(message)  # type: ignore[arg-type]
 
 
 def test_a_payload_that_is_not_a_whole_root_goes_through_the_builder() -> None:
