@@ -569,13 +569,13 @@ class Connection:
         while isinstance(cap, PromiseCap) and cap.resolved is not None:
             cap = cap.resolved
         if isinstance(cap, ImportCap) and cap.connection is self:
-            return MessageTarget(import_id=cap.import_id)
+            return cap.target
         if (
             isinstance(cap, PipelineCap)
             and cap.question.connection is self
             and not cap.question.returned
         ):
-            return MessageTarget(promised_answer=PromisedAnswer(cap.question.id, cap.path))
+            return cap.target
         return None
 
     def release_export(self, export_id: int, count: int) -> None:

@@ -84,7 +84,6 @@ from capnrpc_core.rpc.messages import (
     DisembargoKind,
     ExceptionType,
     MessageTarget,
-    PromisedAnswer,
     RpcException,
 )
 from capnrpc_core.wire.builder import MessageBuilder
@@ -469,8 +468,7 @@ class Vat:
                 self.dispatch(resolved, call)
                 self.release(resolved)
             else:
-                target_ = MessageTarget(promised_answer=PromisedAnswer(question.id, cap.path))
-                conn.send_call(call, target_)
+                conn.send_call(call, cap.target)
         else:
             assert isinstance(cap, BrokenCap)
             self._fail_call(call, cap.exception)
@@ -803,8 +801,7 @@ class Vat:
     def _raw_end(self, cap: Cap) -> tuple[Connection, MessageTarget] | None:
         """The wire target of a raw import or pipeline, even if its question has returned."""
         if isinstance(cap, PipelineCap):
-            q = cap.question
-            return q.connection, MessageTarget(promised_answer=PromisedAnswer(q.id, cap.path))
+            return cap.question.connection, cap.target
         return self._remote_end(cap)
 
     def _remote_end(self, cap: Cap) -> tuple[Connection, MessageTarget] | None:
@@ -819,12 +816,11 @@ class Vat:
             else:
                 return None
         if isinstance(cap, ImportCap) and cap.broken is None:
-            return cap.connection, MessageTarget(import_id=cap.import_id)
+            return cap.connection, cap.target
         if isinstance(cap, PipelineCap) and (
             not cap.question.returned or cap.question.results_elsewhere
         ):
-            q = cap.question
-            return q.connection, MessageTarget(promised_answer=PromisedAnswer(q.id, cap.path))
+            return cap.question.connection, cap.target
         return None
 
     def innermost(self, cap: Cap, conn: Connection) -> Cap:
