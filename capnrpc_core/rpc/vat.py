@@ -705,16 +705,18 @@ class Vat:
             for index in path:
                 if isinstance(ptr, StructReader):
                     ptr = ptr.get_pointer(index)
-                elif isinstance(ptr, AnyPointerReader) and not ptr.is_null():
+                elif isinstance(ptr, AnyPointerReader):
+                    # A null pointer reads as an empty struct, whose pointers are null: the
+                    # path then ends at a null capability, with no test of each step.
                     ptr = ptr.as_struct().get_pointer(index)
                 else:
                     ptr = None
                     break
-            if ptr is None or (isinstance(ptr, AnyPointerReader) and ptr.is_null()):
+            if ptr is None:
                 return self.add_ref(self.null)
             if not isinstance(ptr, AnyPointerReader):
                 raise DecodeError("expected a capability, found a struct")
-            cap = ptr.as_capability()
+            cap = ptr.as_capability()  # None for a null pointer
         except DecodeError as exc:
             return self.add_ref(BrokenCap(RpcException(f"pipelined path is invalid: {exc}")))
         if cap is None:
