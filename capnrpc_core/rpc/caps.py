@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from capnrpc_core.rpc.messages import ExceptionType, MessageTarget, RpcException
+from capnrpc_core.rpc.messages import ExceptionType, MessageTarget, PromisedAnswer, RpcException
 
 if TYPE_CHECKING:
     from capnrpc_core.rpc.calls import OutgoingCall, Question
@@ -95,12 +95,15 @@ class ImportCap(Cap):
 class PipelineCap(Cap):
     """The capability at ``path`` in the results of ``question``, before it returns."""
 
-    __slots__ = ("path", "question")
+    __slots__ = ("path", "question", "target")
 
     def __init__(self, question: Question, path: tuple[int, ...]) -> None:
         super().__init__()
         self.question = question
         self.path = path
+        # What a Call or Disembargo to it names, made once as for ImportCap (a question has its
+        # id before anything can pipeline on it).
+        self.target = MessageTarget(promised_answer=PromisedAnswer(question.id, path))
 
     def describe(self) -> str:
         return f"pipeline q{self.question.id}{list(self.path)} on {self.question.connection.name}"

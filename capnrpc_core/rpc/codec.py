@@ -476,9 +476,12 @@ _CAP_KINDS = tuple(CapKind)
 # the same value, and the same charge to the traversal budget, as the step-by-step path below
 # (which any other layout takes). A Return whose results carry capabilities has the same fixed
 # words up to its Payload; only the cap table, after the content, is then read step by step.
+# A Finish or Release is its four fixed words: the head, then its one data word.
 _CANON_HEAD = struct.Struct("<QH6xQ")  # root pointer, Message.which, the pointer in Message
 _CANON_ROOT = (1 | 1 << 16) << 32  # Message: 1 data word, 1 pointer, right after the root
 _CANON_CALL_PTR = (3 | 3 << 16) << 32  # Call: 3 data words, 3 pointers, right after
+_CANON_SMALL_PTR = 1 << 32  # Finish or Release: 1 data word, right after
+_CANON_SMALL_WORDS = 2 + 1  # Message and the Finish or Release
 _CANON_RETURN_PTR = (2 | 1 << 16) << 32  # Return: 2 data words, 1 pointer, right after
 # From word 3 of a Call: its data; target and params pointers (sendResultsTo.thirdParty's
 # skipped); MessageTarget's data (its pointer skipped); Payload's capTable (content skipped).
@@ -512,7 +515,7 @@ def decode_fast(reader: MessageReader) -> Message | None:
     limit = reader.limits.nesting_limit
     if n < 16 or limit < 6:
         return None
-    if n >= 64:  # Note [canonical layout]
+    if n >= 32:  # Note [canonical layout]
         root, which, first = _CANON_HEAD.unpack_from(seg, 0)
         if root == _CANON_ROOT:
             if which == _CALL and first == _CANON_CALL_PTR and n >= 104:
@@ -543,17 +546,19 @@ def decode_fast(reader: MessageReader) -> Message | None:
                         bool(flags & 2),  # no_promise_pipelining
                         bool(flags & 4),  # only_promise_pipeline
                     )
-            elif which == _RETURN and first == _CANON_RETURN_PTR:
+            elif which == _RETURN and first == _CANON_RETURN_PTR and n >= 64:
                 answer_id, flags, tag, pptr, table = _CANON_RETURN.unpack_from(seg, 24)
                 payload: Payload | None = None
                 if not tag and pptr == _CANON_RESULTS_PTR:
-                    if table:
-                        # The cap table sits after the content: the Payload on is read step by
-                        # step, the words up to it being known.
-                        payload = _fast_payload(reader, seg, 40, _CANON_RETURN_WORDS - 2, limit)
-                    elif reader._budget >= _CANON_RETURN_WORDS:
-                        reader._budget -= _CANON_RETURN_WORDS
-                        payload = Payload(AnyPointerReader(reader, seg, 48, limit - 3), ())
+                    # The cap table sits after the content; only it is read step by step.
+                    cap_table = _fast_cap_table(seg, 56, *_half(seg, 56)) if table else _NO_CAPS
+                    if cap_table is not None:
+                        charge = _CANON_RETURN_WORDS + cap_table[1]
+                        if reader._budget >= charge:
+                            reader._budget -= charge
+                            payload = Payload(
+                                AnyPointerReader(reader, seg, 48, limit - 3), cap_table[0]
+                            )
                 if payload is not None:
                     return Return(
                         answer_id,
@@ -564,6 +569,8 @@ def decode_fast(reader: MessageReader) -> Message | None:
                         not flags & 1,  # release_param_caps
                         bool(flags & 2),  # no_finish_needed
                     )
+            elif which in (_FINISH, _RELEASE) and first == _CANON_SMALL_PTR:
+                return _fast_small(reader, seg, which, 24, _CANON_SMALL_WORDS)
     lo, hi = _half(seg, 0)
     m = 8 + (lo >> 2) * 8
     mdw = hi & 0xFFFF
@@ -641,18 +648,27 @@ def decode_fast(reader: MessageReader) -> Message | None:
             bool(flags & 2),  # no_finish_needed
         )
     if which in (_FINISH, _RELEASE):
-        if sdw < 1 or charge > reader._budget:
+        if sdw < 1:
             return None
-        reader._budget -= charge
-        first, second = _U32_PAIR.unpack_from(seg, s)
-        if which == _RELEASE:
-            return Release(first, second)
-        return Finish(
-            first,
-            not second & 1,  # release_result_caps
-            not second & 2,  # require_early_cancellation_workaround
-        )
+        return _fast_small(reader, seg, which, s, charge)
     return None
+
+
+def _fast_small(
+    reader: MessageReader, seg: Buffer, which: int, s: int, charge: int
+) -> Finish | Release | None:
+    """The Finish or Release whose data word is at ``s``, charging ``charge`` words, or None."""
+    if charge > reader._budget:
+        return None
+    reader._budget -= charge
+    first, second = _U32_PAIR.unpack_from(seg, s)
+    if which == _RELEASE:
+        return Release(first, second)
+    return Finish(
+        first,
+        not second & 1,  # release_result_caps
+        not second & 2,  # require_early_cancellation_workaround
+    )
 
 
 def _canon_answer(seg: Buffer) -> PromisedAnswer | None:
@@ -733,25 +749,37 @@ def _fast_payload(
     lo, hi = _half(seg, ptrs + 8)  # capTable
     descs: tuple[CapDescriptor, ...] = ()
     if lo or hi:
-        elements = _fast_struct_list(seg, ptrs + 8, lo, hi)
-        if elements is None:
+        table = _fast_cap_table(seg, ptrs + 8, lo, hi)
+        if table is None:
             return None
-        start, end, step, words = elements
+        descs, words = table
         charge += words
-        found = []
-        for e in range(start, end, step):
-            kind, id_ = _DESC_HEAD.unpack_from(seg, e)
-            if kind > 3:
-                return None  # receiverAnswer and beyond: generic
-            found.append(CapDescriptor(_CAP_KINDS[kind], id_) if kind else CapDescriptor(_NONE))
-        descs = tuple(found)
     if charge > reader._budget:
         return None
     reader._budget -= charge
     return Payload(AnyPointerReader(reader, seg, ptrs, limit - 3), descs)
 
 
+def _fast_cap_table(
+    seg: Buffer, p: int, lo: int, hi: int
+) -> tuple[tuple[CapDescriptor, ...], int] | None:
+    """The cap table that pointer ``lo, hi`` at offset ``p`` points to and the words it costs,
+    or None (a descriptor other than none or sender/receiver-hosted included)."""
+    elements = _fast_struct_list(seg, p, lo, hi)
+    if elements is None:
+        return None
+    start, end, step, words = elements
+    found = []
+    for e in range(start, end, step):
+        kind, id_ = _DESC_HEAD.unpack_from(seg, e)
+        if kind > 3:
+            return None  # receiverAnswer and beyond: generic
+        found.append(CapDescriptor(_CAP_KINDS[kind], id_) if kind else CapDescriptor(_NONE))
+    return tuple(found), words
+
+
 _NONE = CapKind.NONE
+_NO_CAPS: tuple[tuple[CapDescriptor, ...], int] = ((), 0)  # an empty cap table, costing nothing
 
 
 # Note [verbatim payloads]

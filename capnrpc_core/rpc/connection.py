@@ -165,7 +165,6 @@ class Connection:
             return
         if self.trace is not None:
             self.trace.append(("recv", encode_frame(segments)))
-        size = len(segments[0]) if len(segments) == 1 else sum(len(s) for s in segments)
         try:
             limits = self.vat.limits.read
             if decoded:
@@ -177,11 +176,13 @@ class Connection:
                 message = codec.decode_message(reader)
             kind = type(message)
             if kind is Call:
+                # Only a Call's size counts (against max_incoming_call_bytes).
+                size = len(segments[0]) if len(segments) == 1 else sum(len(s) for s in segments)
                 self.handle_call(message, size)  # type: ignore[arg-type]
             elif kind is Return:
                 self.handle_return(message)  # type: ignore[arg-type]
             else:
-                self.handle(message, size)
+                self.handle(message)
         except (ProtocolViolation, DecodeError) as exc:
             self.abort(str(exc))
         vat = self.vat
@@ -569,13 +570,13 @@ class Connection:
         while isinstance(cap, PromiseCap) and cap.resolved is not None:
             cap = cap.resolved
         if isinstance(cap, ImportCap) and cap.connection is self:
-            return MessageTarget(import_id=cap.import_id)
+            return cap.target
         if (
             isinstance(cap, PipelineCap)
             and cap.question.connection is self
             and not cap.question.returned
         ):
-            return MessageTarget(promised_answer=PromisedAnswer(cap.question.id, cap.path))
+            return cap.target
         return None
 
     def release_export(self, export_id: int, count: int) -> None:

@@ -84,7 +84,6 @@ from capnrpc_core.rpc.messages import (
     DisembargoKind,
     ExceptionType,
     MessageTarget,
-    PromisedAnswer,
     RpcException,
 )
 from capnrpc_core.wire.builder import MessageBuilder
@@ -469,8 +468,7 @@ class Vat:
                 self.dispatch(resolved, call)
                 self.release(resolved)
             else:
-                target_ = MessageTarget(promised_answer=PromisedAnswer(question.id, cap.path))
-                conn.send_call(call, target_)
+                conn.send_call(call, cap.target)
         else:
             assert isinstance(cap, BrokenCap)
             self._fail_call(call, cap.exception)
@@ -707,16 +705,18 @@ class Vat:
             for index in path:
                 if isinstance(ptr, StructReader):
                     ptr = ptr.get_pointer(index)
-                elif isinstance(ptr, AnyPointerReader) and not ptr.is_null():
+                elif isinstance(ptr, AnyPointerReader):
+                    # A null pointer reads as an empty struct, whose pointers are null: the
+                    # path then ends at a null capability, with no test of each step.
                     ptr = ptr.as_struct().get_pointer(index)
                 else:
                     ptr = None
                     break
-            if ptr is None or (isinstance(ptr, AnyPointerReader) and ptr.is_null()):
+            if ptr is None:
                 return self.add_ref(self.null)
             if not isinstance(ptr, AnyPointerReader):
                 raise DecodeError("expected a capability, found a struct")
-            cap = ptr.as_capability()
+            cap = ptr.as_capability()  # None for a null pointer
         except DecodeError as exc:
             return self.add_ref(BrokenCap(RpcException(f"pipelined path is invalid: {exc}")))
         if cap is None:
@@ -803,8 +803,7 @@ class Vat:
     def _raw_end(self, cap: Cap) -> tuple[Connection, MessageTarget] | None:
         """The wire target of a raw import or pipeline, even if its question has returned."""
         if isinstance(cap, PipelineCap):
-            q = cap.question
-            return q.connection, MessageTarget(promised_answer=PromisedAnswer(q.id, cap.path))
+            return cap.question.connection, cap.target
         return self._remote_end(cap)
 
     def _remote_end(self, cap: Cap) -> tuple[Connection, MessageTarget] | None:
@@ -819,12 +818,11 @@ class Vat:
             else:
                 return None
         if isinstance(cap, ImportCap) and cap.broken is None:
-            return cap.connection, MessageTarget(import_id=cap.import_id)
+            return cap.connection, cap.target
         if isinstance(cap, PipelineCap) and (
             not cap.question.returned or cap.question.results_elsewhere
         ):
-            q = cap.question
-            return q.connection, MessageTarget(promised_answer=PromisedAnswer(q.id, cap.path))
+            return cap.question.connection, cap.target
         return None
 
     def innermost(self, cap: Cap, conn: Connection) -> Cap:

@@ -281,10 +281,13 @@ def test_fast_decoding_agrees_with_the_generic_decoder_on_mutated_frames(
 
 
 # Frames in the canonical layout (Note [canonical layout]): a Call to an import or to a promised
-# answer one field deep, and Returns with results, none with capabilities, null content included.
+# answer one field deep, and Returns with results, none with capabilities, null content included;
+# Finish and Release.
 CANONICAL_FRAMES = [
     encode_message(m)
     for m in [
+        Finish(7, release_result_caps=False, require_early_cancellation_workaround=False),
+        Release(3, 9),
         VERBATIM_CASES[0],
         Call(
             3, MessageTarget(import_id=2**32 - 1), 5, 6, Payload(None), no_promise_pipelining=True
