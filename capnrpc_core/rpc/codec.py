@@ -793,9 +793,8 @@ _NO_CAPS: tuple[tuple[CapDescriptor, ...], int] = ((), 0)  # an empty cap table,
 # below are then built with one ``pack`` and a join, with no builder at all. Anything else
 # (a reader from a received message, several segments, a capability descriptor that needs a
 # pointer) goes through the builder.
-_CALL_FRAME = struct.Struct("<II" + _CALL_WORDS.format[1:] + "iIiI")
-# A pipelined Call: the same words up to the MessageTarget; its PromisedAnswer and the Payload's
-# two pointers follow (_ANSWER_ONE_STEP is the usual one-field transform, in one pack).
+# A Call's frame up to its MessageTarget; a pipelined one's PromisedAnswer and then the
+# Payload's two pointers follow (_ANSWER_ONE_STEP is the usual one-field transform, in one pack).
 _CALL_FRAME_HEAD = struct.Struct("<II" + _CALL_WORDS.format[1:])
 _ANSWER_ONE_STEP = struct.Struct("<QQQQ")
 _PAYLOAD_POINTERS = struct.Struct("<iIiI")
@@ -880,40 +879,28 @@ def _frame_call(m: Call) -> bytes | None:
     flags = (
         m.allow_third_party_tail_call | m.no_promise_pipelining << 1 | m.only_promise_pipeline << 2
     )
-    if import_id is not None:
-        # fmt: off
-        parts[0] = _CALL_FRAME.pack(
-            0, 13 + body_words,  # frame: one segment
-            0, 1 | 1 << 16,
-            _CALL, 0, 0, 0, 3 | 3 << 16,
-            m.question_id, m.method_id, int(m.send_results_to), m.interface_id, flags,
-            2 << 2, 1 | 1 << 16,
-            3 << 2, 2 << 16,
-            0, 0,
-            import_id, 0, 0,
-            0, 0,
-            clo, chi, tlo, thi,  # Payload
-        )
-        # fmt: on
-    else:
+    answer = b""
+    if import_id is None:
         # The PromisedAnswer (and its transform) go between the target and the Payload, where
         # the generic encoder puts them.
+        import_id = 0
         answer = _answer_words(target.promised_answer)  # type: ignore[arg-type]
-        extra = len(answer) >> 3
-        # fmt: off
-        head = _CALL_FRAME_HEAD.pack(
-            0, 13 + extra + body_words,
-            0, 1 | 1 << 16,
-            _CALL, 0, 0, 0, 3 | 3 << 16,
-            m.question_id, m.method_id, int(m.send_results_to), m.interface_id, flags,
-            2 << 2, 1 | 1 << 16,
-            (3 + extra) << 2, 2 << 16,
-            0, 0,
-            0, 1, 0,
-            0, 1 | 1 << 16,
-        )
-        # fmt: on
-        parts[0:1] = head, answer, _PAYLOAD_POINTERS.pack(clo, chi, tlo, thi)
+    extra = len(answer) >> 3
+    # fmt: off
+    head = _CALL_FRAME_HEAD.pack(
+        0, 13 + extra + body_words,  # frame: one segment
+        0, 1 | 1 << 16,
+        _CALL, 0, 0, 0, 3 | 3 << 16,
+        m.question_id, m.method_id, int(m.send_results_to), m.interface_id, flags,
+        2 << 2, 1 | 1 << 16,
+        (3 + extra) << 2, 2 << 16,
+        0, 0,
+        import_id, 1 if answer else 0, 0,
+        0, 1 | 1 << 16 if answer else 0,
+    )
+    # fmt: on
+    pointers = _PAYLOAD_POINTERS.pack(clo, chi, tlo, thi)
+    parts[0:1] = (head, answer, pointers) if answer else (head, pointers)
     # One join: the payload's words are copied once, straight into the frame.
     return b"".join(parts)
 
