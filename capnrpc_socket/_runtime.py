@@ -771,6 +771,9 @@ class SocketVat:
                 finally:
                     lock.acquire()
                 self._job_done(job)
+                # An idle thread must not keep the method's server object, params and results
+                # alive until its next job: they go with their last other reference.
+                del job, delivery
                 if self._ready and self._running < self.workers:
                     worker.job = self._ready.popleft()
                     self._running += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+import weakref
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ import pytest
 import capnrpc_socket
 from capnrpc_core.driver import describe_frame
 from capnrpc_core.rpc.messages import Call, Return
-from tests.services import CallbackImpl
+from tests.services import CallbackImpl, CounterImpl
 from tests.socket.conftest import TIMEOUT, SocketEcho, open_pair, rpctest
 
 pytestmark = pytest.mark.timeout(30)
@@ -218,3 +219,44 @@ def test_an_idle_client_still_sees_its_peer_go_away() -> None:
             listener.shutdown()
             assert conn.wait_closed(TIMEOUT)
             assert conn.close_reason is not None
+
+
+def test_an_idle_pool_thread_keeps_nothing_of_the_method_it_ran() -> None:
+    """Once a method has returned, its server object goes with the last reference to it."""
+    ran_on: list[str] = []
+
+    class Counting(CounterImpl):
+        def next(self) -> int:
+            ran_on.append(threading.current_thread().name)
+            return super().next()
+
+    with capnrpc_socket.open_vat() as vat:
+        counter = Counting()
+        gone = weakref.ref(counter)
+        # A call on a local client runs on a pool thread, which then waits for more work.
+        client = vat.local_client(counter, rpctest.Counter)
+        del counter
+        assert client.next().wait(TIMEOUT).value == 1
+        assert ran_on and ran_on[0].startswith("capnrpc worker")
+        client.release()
+        # Checked again once the pool thread has filed the job as done (it may not have yet).
+        assert vat.wait_until(lambda: gone() is None, TIMEOUT)
+
+
+def test_an_io_thread_keeps_nothing_of_the_methods_it_ran_inline() -> None:
+    made: list[weakref.ref[CounterImpl]] = []
+
+    class Server(SocketEcho):
+        def newCounter(self, start: int) -> Any:
+            counter = CounterImpl(start)
+            made.append(weakref.ref(counter))
+            return counter
+
+    with open_pair(Server()) as p:
+        echo = p.conn.bootstrap(rpctest.Echo)
+        counter = echo.newCounter(5).wait(TIMEOUT).counter
+        assert counter.next().wait(TIMEOUT).value == 6  # run by the server's IO thread
+        counter.release()
+        # The Release went out before this call; its answer means the server has seen both.
+        assert echo.ping(1).wait(TIMEOUT).value == 2
+        assert [ref() for ref in made] == [None]
