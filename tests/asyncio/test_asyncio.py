@@ -13,6 +13,7 @@ import logging
 import socket
 import ssl
 import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -643,5 +644,21 @@ def test_an_exception_in_the_body_is_not_wrapped(run: Any) -> None:
             with pytest.raises(ZeroDivisionError):
                 async with capnrpc_asyncio.connect(p.listener.address):
                     raise ZeroDivisionError
+
+    run(body)
+
+
+def test_a_server_object_goes_with_its_last_client(run: Any) -> None:
+    """Nothing in the driver keeps a method's server object once the method has returned."""
+
+    async def body() -> None:
+        async with capnrpc_asyncio.open_vat() as vat:
+            counter = CounterImpl()
+            gone = weakref.ref(counter)
+            client = vat.local_client(counter, rpctest.Counter)
+            del counter
+            assert (await client.next()).value == 1
+            client.release()
+            assert gone() is None
 
     run(body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import ssl
+import weakref
 from pathlib import Path
 
 import pytest
@@ -255,3 +256,16 @@ async def test_local_calls_after_the_vat_closed_fail() -> None:
         with pytest.raises(RpcError, match="vat was closed") as info:
             await counter.next()
         assert info.value.type == "disconnected"
+
+
+async def test_a_server_object_goes_with_its_last_client() -> None:
+    """Nothing in the driver keeps a method's server object once the method has returned."""
+    with deadline():
+        async with capnrpc_trio.open_vat() as vat:
+            counter = CounterImpl()
+            gone = weakref.ref(counter)
+            client = vat.local_client(counter, rpctest.Counter)
+            del counter
+            assert (await client.next()).value == 1
+            client.release()
+            assert gone() is None
