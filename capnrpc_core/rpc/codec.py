@@ -535,17 +535,8 @@ def decode_fast(reader: MessageReader) -> Message | None:
                             content, charge = 120, _CANON_PIPELINED_WORDS
                 if target is not None and reader._budget >= charge:
                     reader._budget -= charge
-                    return Call(
-                        qid,
-                        target,
-                        iface,
-                        method,
-                        Payload(AnyPointerReader(reader, seg, content, limit - 3), ()),
-                        _SEND_TO[send_to],
-                        bool(flags & 1),  # allow_third_party_tail_call
-                        bool(flags & 2),  # no_promise_pipelining
-                        bool(flags & 4),  # only_promise_pipeline
-                    )
+                    params = Payload(AnyPointerReader(reader, seg, content, limit - 3), ())
+                    return _call(qid, target, iface, method, params, send_to, flags)
             elif which == _RETURN and first == _CANON_RETURN_PTR and n >= 64:
                 answer_id, flags, tag, pptr, table = _CANON_RETURN.unpack_from(seg, 24)
                 payload: Payload | None = None
@@ -560,15 +551,7 @@ def decode_fast(reader: MessageReader) -> Message | None:
                                 AnyPointerReader(reader, seg, 48, limit - 3), cap_table[0]
                             )
                 if payload is not None:
-                    return Return(
-                        answer_id,
-                        _RESULTS,
-                        payload,
-                        None,  # exception
-                        0,  # other_question_id
-                        not flags & 1,  # release_param_caps
-                        bool(flags & 2),  # no_finish_needed
-                    )
+                    return _results_return(answer_id, flags, payload)
             elif which in (_FINISH, _RELEASE) and first == _CANON_SMALL_PTR:
                 return _fast_small(reader, seg, which, 24, _CANON_SMALL_WORDS)
     lo, hi = _half(seg, 0)
@@ -617,18 +600,7 @@ def decode_fast(reader: MessageReader) -> Message | None:
         payload = _fast_payload(reader, seg, p + 8, charge, limit)
         if payload is None:
             return None
-        # Positional arguments, here and below: a dataclass takes keywords markedly slower.
-        return Call(
-            qid,
-            target,
-            iface,
-            method,
-            payload,
-            _SEND_TO[send_to],
-            bool(flags & 1),  # allow_third_party_tail_call
-            bool(flags & 2),  # no_promise_pipelining
-            bool(flags & 4),  # only_promise_pipeline
-        )
+        return _call(qid, target, iface, method, payload, send_to, flags)
     if which == _RETURN:
         if sdw < 1 or spc < 1:
             return None
@@ -638,20 +610,51 @@ def decode_fast(reader: MessageReader) -> Message | None:
         payload = _fast_payload(reader, seg, s + sdw * 8, charge, limit)
         if payload is None:
             return None
-        return Return(
-            answer_id,
-            _RESULTS,
-            payload,
-            None,  # exception
-            0,  # other_question_id
-            not flags & 1,  # release_param_caps
-            bool(flags & 2),  # no_finish_needed
-        )
+        return _results_return(answer_id, flags, payload)
     if which in (_FINISH, _RELEASE):
         if sdw < 1:
             return None
         return _fast_small(reader, seg, which, s, charge)
     return None
+
+
+# Positional arguments in the constructors below: a dataclass takes keywords markedly slower.
+
+
+def _call(
+    qid: int,
+    target: MessageTarget,
+    iface: int,
+    method: int,
+    params: Payload,
+    send_to: int,
+    flags: int,
+) -> Call:
+    """A Call from its fields, ``send_to`` and ``flags`` as the wire holds them."""
+    return Call(
+        qid,
+        target,
+        iface,
+        method,
+        params,
+        _SEND_TO[send_to],
+        bool(flags & 1),  # allow_third_party_tail_call
+        bool(flags & 2),  # no_promise_pipelining
+        bool(flags & 4),  # only_promise_pipeline
+    )
+
+
+def _results_return(answer_id: int, flags: int, results: Payload) -> Return:
+    """A Return with results, ``flags`` as the wire holds them."""
+    return Return(
+        answer_id,
+        _RESULTS,
+        results,
+        None,  # exception
+        0,  # other_question_id
+        not flags & 1,  # release_param_caps
+        bool(flags & 2),  # no_finish_needed
+    )
 
 
 def _fast_small(
@@ -911,16 +914,16 @@ def _answer_words(answer: PromisedAnswer) -> bytes:
     if not transform:
         return _U64.pack(answer.question_id) + bytes(8)
     count = len(transform)
+    list_pointer = 1 | (7 | count << 3) << 32  # the list, right after this pointer
+    tag = count << 2 | 1 << 32  # count structs of one data word
     if count == 1:
         # A call on a field of the results (the usual pipelined call): one pack.
-        return _ANSWER_ONE_STEP.pack(
-            answer.question_id, 1 | (7 | 1 << 3) << 32, 1 << 2 | 1 << 32, 1 | transform[0] << 16
-        )
+        return _ANSWER_ONE_STEP.pack(answer.question_id, list_pointer, tag, 1 | transform[0] << 16)
     return b"".join(
         [
             _U64.pack(answer.question_id),
-            _U64.pack(1 | (7 | count << 3) << 32),  # the list, right after this pointer
-            _U64.pack(count << 2 | 1 << 32),  # tag: count structs of one data word
+            _U64.pack(list_pointer),
+            _U64.pack(tag),
             *[_U64.pack(1 | index << 16) for index in transform],
         ]
     )
