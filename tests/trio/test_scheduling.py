@@ -22,7 +22,7 @@ from capnrpc_core.wire import FrameDecoder, MessageReader
 from capnrpc_trio import _connection
 from tests.rpc.harness import table_sizes, tables_empty
 from tests.services import CounterImpl
-from tests.trio.conftest import TrioEcho, deadline, open_pair, rpctest, settle
+from tests.trio.conftest import Pair, TrioEcho, deadline, open_pair, rpctest, settle
 
 
 def _task_name() -> str:
@@ -106,17 +106,24 @@ def _spy_writes(monkeypatch: pytest.MonkeyPatch, fd: int) -> list[bytes]:
     return writes
 
 
+async def _echo_writing_nothing_held(
+    p: Pair, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, list[bytes]]:
+    """The pair's Echo, once no output is held back, and the client's writes from then on."""
+    echo = p.conn.bootstrap(rpctest.Echo)
+    # The second call carries the bootstrap's Finish: nothing is held back after it.
+    for value in (1, 2):
+        assert (await echo.ping(value)).value == value + 1
+    assert p.conn._fd is not None
+    return echo, _spy_writes(monkeypatch, p.conn._fd)
+
+
 async def test_the_finish_an_answer_calls_for_goes_with_the_next_call(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with deadline():
         async with open_pair() as p:
-            echo = p.conn.bootstrap(rpctest.Echo)
-            # The second call carries the bootstrap's Finish: nothing is held back after it.
-            for value in (1, 2):
-                assert (await echo.ping(value)).value == value + 1
-            assert p.conn._fd is not None
-            writes = _spy_writes(monkeypatch, p.conn._fd)
+            echo, writes = await _echo_writing_nothing_held(p, monkeypatch)
             # Results with a capability: the server keeps the answer until our Finish, which
             # the client's reader holds back for the task it wakes.
             same = (await echo.getSelf()).self
@@ -130,12 +137,7 @@ async def test_a_held_finish_goes_out_when_the_woken_task_sends_nothing(
 ) -> None:
     with deadline():
         async with open_pair() as p:
-            echo = p.conn.bootstrap(rpctest.Echo)
-            # The second call carries the bootstrap's Finish: nothing is held back after it.
-            for value in (1, 2):
-                assert (await echo.ping(value)).value == value + 1
-            assert p.conn._fd is not None
-            writes = _spy_writes(monkeypatch, p.conn._fd)
+            echo, writes = await _echo_writing_nothing_held(p, monkeypatch)
             # The promise and its results stay referenced: no finalizer wakes the service task
             # for a release, so only the woken task can see that the Finish is written.
             promise = echo.getSelf()
