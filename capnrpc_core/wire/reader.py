@@ -80,10 +80,11 @@ class MessageReader:
 
     @classmethod
     def _from_decoder(cls, segments: list[memoryview], limits: ReadLimits) -> MessageReader:
-        """A reader over the segments of a frame a :class:`FrameDecoder` returned.
+        """A reader over segments known to hold whole words: a frame a :class:`FrameDecoder`
+        returned (it checked the segment table), or a builder's own segments.
 
-        Those are byte views of whole words by construction (the decoder checked the segment
-        table), so the constructor's checks of each segment are skipped; the list is taken over.
+        The constructor's checks of each segment are skipped; the list is taken over (a
+        builder's, so the reader sees the segments it adds later).
         """
         reader = cls.__new__(cls)
         reader.segments = segments  # type: ignore[assignment]
