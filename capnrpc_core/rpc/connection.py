@@ -708,9 +708,7 @@ class Connection:
 
     def send_call(self, call: OutgoingCall, target: MessageTarget) -> None:
         """Ask a question: send ``call`` to ``target`` on this connection."""
-        if self.waiting_calls or (
-            self.questions.size() >= self.vat.limits.max_questions and self._questions_full()
-        ):
+        if self.waiting_calls or self._questions_full():
             self.waiting_calls.append((call, target, self._pin(target)))
             return
         self._ask(call, target)
