@@ -883,7 +883,11 @@ _PIPELINE_STEPS: dict[tuple[type[Struct], str], _PipelineStep] = {}
 
 
 def _pipeline_step(rtype: type[Struct], name: str) -> _PipelineStep:
-    field = _pipeline_fields(rtype).get(name)
+    fields = rtype.schema.node.fields
+    # A field by its schema name, or else by its Python attribute name (``import_``).
+    field = next((f for f in fields if f.name == name), None) or next(
+        (f for f in fields if attribute_name(f.name) == name), None
+    )
     if field is None:
         raise AttributeError(f"{rtype.schema.node.display_name} has no field {name!r}")
     registry = rtype._registry
@@ -908,21 +912,6 @@ def _pipeline_step(rtype: type[Struct], name: str) -> _PipelineStep:
             )
     _PIPELINE_STEPS[(rtype, name)] = step
     return step
-
-
-_PIPELINE_FIELDS: dict[int, dict[str, Any]] = {}
-
-
-def _pipeline_fields(struct_type: type[Struct]) -> dict[str, Any]:
-    node = struct_type.schema.node
-    fields = _PIPELINE_FIELDS.get(node.id)
-    if fields is None:
-        fields = {}
-        for f in node.fields:
-            fields[f.name] = f
-            fields.setdefault(attribute_name(f.name), f)
-        _PIPELINE_FIELDS[node.id] = fields
-    return fields
 
 
 # == servers ======================================================================================
